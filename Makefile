@@ -1,0 +1,41 @@
+# Two commands on a fresh machine with python3 and make: `make run`, `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app portal
+HOST ?= 127.0.0.1
+PORT ?= 5000
+CATALOGS := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+
+.PHONY: run test install translations extract-messages bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed translations
+
+# Compiled catalogs (.mo) are build output, not committed.
+translations: $(VENV)/.installed $(CATALOGS:.po=.mo)
+
+%.mo: %.po
+	$(VENV)/bin/pybabel compile --use-fuzzy -f -i $< -o $@ >/dev/null
+
+extract-messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
+	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

@@ -1,0 +1,119 @@
+"""The hotelier portal: create_app wires config, extensions, blueprints and error pages."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, flash, g, redirect, session, url_for
+from flask_babel import format_currency, format_date, gettext
+from flask_login import current_user, logout_user
+from htmx_flask import request
+
+from portal import errors
+from portal.config import from_env
+from portal.extensions import babel, csrf, db, htmx, login, migrate
+from services import clock
+from services.db import configure_engine, reading
+from services.models import User
+
+HERE = os.path.dirname(__file__)
+
+
+def select_locale() -> str:
+    langs = ["de", "en", "cs"]
+    if current_user and current_user.is_authenticated and current_user.locale in langs:
+        return current_user.locale
+    if session.get("locale") in langs:
+        return session["locale"]
+    return "de"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(from_env(app.instance_path))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(HERE), "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=os.path.join(HERE, "translations"))
+    login.init_app(app)
+    login.login_view = "auth.login"
+
+    @login.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id))
+
+    @login.unauthorized_handler
+    def unauthorized():
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if request.htmx:
+            # A full navigation, never a login form swapped into a table cell.
+            resp = app.make_response(("", 401))
+            resp.headers["HX-Redirect"] = target
+            return resp
+        return redirect(target)
+
+    @app.before_request
+    def read_only_for_page_views():
+        # GET must not write; its transaction need not queue for SQLite's write lock.
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            g.reading = reading()
+            g.reading.__enter__()
+
+    @app.teardown_request
+    def end_read_only(_exc=None):
+        ctx = g.pop("reading", None)
+        if ctx is not None:
+            ctx.__exit__(None, None, None)
+
+    @app.before_request
+    def session_timeout():
+        """R80: 30 minutes without a request end the session."""
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        now = clock.now().timestamp()
+        seen = session.get("seen", now)
+        if now - seen > app.config["SESSION_TIMEOUT"].total_seconds():
+            logout_user()
+            session.clear()
+            flash(gettext("Your session ended after 30 minutes without activity. Please log in again."), "info")
+            return unauthorized()
+        session["seen"] = now
+        session.permanent = True
+        return None
+
+    from portal.blueprints import register_all
+
+    register_all(app)
+    from portal.web import register_template_helpers
+
+    register_template_helpers(app)
+    errors.register(app)
+
+    from portal.cli import register as register_cli
+
+    register_cli(app)
+
+    @app.context_processor
+    def template_helpers():
+        return {
+            "money": lambda amount, currency="EUR": "" if amount is None else format_currency(amount, currency),
+            "fmt_date": format_date,
+            "session_seconds": int(app.config["SESSION_TIMEOUT"].total_seconds()),
+            "current_locale": select_locale(),
+        }
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
+
+    return app

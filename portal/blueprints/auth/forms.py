@@ -1,0 +1,19 @@
+from flask_babel import lazy_gettext as _
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField
+from wtforms.validators import DataRequired
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_("E-mail"), validators=[DataRequired()])
+    password = PasswordField(_("Password"), validators=[DataRequired()])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_("Current password"), validators=[DataRequired()])
+    new = PasswordField(_("New password"), validators=[DataRequired()])
+    repeat = PasswordField(_("Repeat new password"), validators=[DataRequired()])
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_("Language"), choices=[("de", "Deutsch"), ("en", "English"), ("cs", "Čeština")])

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("bookings", __name__)
+
+from portal.blueprints.bookings import routes  # noqa: E402,F401

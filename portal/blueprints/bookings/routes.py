@@ -1,0 +1,113 @@
+"""Bookings: the list, own bookings (R2) entered from the calendar or a form, detail, cancel."""
+from flask import abort, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from htmx_flask import request
+
+from portal.blueprints.bookings import bp
+from portal.blueprints.bookings.forms import OwnBookingForm
+from portal.extensions import db
+from portal.web import apply_errors, hx_redirect, parse_date, render, tr
+from services import access, bookings
+from services.errors import Conflict, Invalid
+from services.models import Unit
+
+
+def _data(form) -> bookings.OwnBookingData:
+    return bookings.OwnBookingData(
+        category_id=form.category_id.data, arrival=form.arrival.data, departure=form.departure.data,
+        guest_name=form.guest_name.data or "", units=form.units.data, guests=form.guests.data,
+        guest_email=form.guest_email.data or "", guest_phone=form.guest_phone.data or "",
+        notes=form.notes.data or "", unit_id=form.unit_id.data or None,
+    )
+
+
+def _save(prop, form, booking_id=None):
+    """Run the use case; on bad input put the messages next to the fields. Returns the booking or None."""
+    try:
+        if booking_id is None:
+            return bookings.create_own_booking(db.session, current_user, prop, _data(form))
+        return bookings.update_own_booking(db.session, current_user, prop, booking_id, _data(form))
+    except Invalid as e:
+        apply_errors(form, e)
+    except Conflict as e:
+        nights = ", ".join(n.strftime("%d.%m.") for n in e.details.get("nights", [])[:10])
+        form.arrival.errors = list(form.arrival.errors) + [tr(e.message) + (f" ({nights})" if nights else "")]
+    return None
+
+
+def _after_save(prop, booking, message):
+    flash(message, "success")
+    return hx_redirect(url_for("calendar.plan", slug=prop.slug, month=booking.arrival.strftime("%Y-%m")))
+
+
+@bp.route("/p/<slug>/bookings")
+@login_required
+def index(slug):
+    """Every booking of the property, newest created first (R35)."""
+    prop = access.property_for(db.session, current_user, slug)
+    return render("bookings/list.html", prop=prop, items=bookings.list_bookings(db.session, prop))
+
+
+@bp.route("/p/<slug>/bookings/new", methods=["GET", "POST"])
+@login_required
+def new(slug):
+    """Enter an own booking (phone, walk-in, regulars): free of commission."""
+    prop = access.property_for(db.session, current_user, slug)
+    form = OwnBookingForm()
+    form.set_choices(prop)
+    if request.method == "GET":
+        unit = db.session.get(Unit, request.args.get("unit_id", type=int) or 0)
+        if unit is not None and unit.category.property_id != prop.id:
+            unit = None
+        form.unit_id.data = unit.id if unit else 0
+        form.category_id.data = unit.category_id if unit else request.args.get("category_id", type=int)
+        form.arrival.data = parse_date(request.args.get("arrival"))
+        form.departure.data = parse_date(request.args.get("departure"))
+        if form.arrival.data and not form.departure.data:
+            from datetime import timedelta
+            form.departure.data = form.arrival.data + timedelta(days=1)
+    elif form.validate_on_submit():
+        booking = _save(prop, form)
+        if booking is not None:
+            return _after_save(prop, booking, _("Own booking for %(name)s saved.", name=booking.guest_name))
+    status = 422 if form.is_submitted() else 200
+    return render("bookings/form.html", "booking_form", status=status, prop=prop, form=form, booking=None)
+
+
+@bp.route("/p/<slug>/bookings/<int:booking_id>")
+@login_required
+def detail(slug, booking_id):
+    prop = access.property_for(db.session, current_user, slug)
+    booking = bookings.get_booking(db.session, current_user, prop, booking_id)
+    q = bookings.quote(db.session, prop, booking.category, booking.arrival, booking.departure, booking.units)
+    return render("bookings/detail.html", "booking_detail", prop=prop, b=booking, quote=q,
+                  unit_names=bookings.units_of(db.session, booking))
+
+
+@bp.route("/p/<slug>/bookings/<int:booking_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(slug, booking_id):
+    prop = access.property_for(db.session, current_user, slug)
+    booking = bookings.get_booking(db.session, current_user, prop, booking_id)
+    if booking.source != "own" or booking.status != "confirmed":
+        abort(409)
+    form = OwnBookingForm(obj=booking if request.method == "GET" else None)
+    form.set_choices(prop)
+    if request.method == "GET":
+        form.unit_id.data = 0
+    elif form.validate_on_submit():
+        saved = _save(prop, form, booking.id)
+        if saved is not None:
+            return _after_save(prop, saved, _("Booking of %(name)s changed.", name=saved.guest_name))
+    status = 422 if form.is_submitted() else 200
+    return render("bookings/form.html", "booking_form", status=status, prop=prop, form=form, booking=booking)
+
+
+@bp.post("/p/<slug>/bookings/<int:booking_id>/cancel")
+@login_required
+def cancel(slug, booking_id):
+    prop = access.property_for(db.session, current_user, slug)
+    booking = bookings.cancel_own_booking(db.session, current_user, prop, booking_id)
+    flash(_("Booking of %(name)s cancelled; its nights are free again.", name=booking.guest_name), "success")
+    return hx_redirect(url_for("calendar.plan", slug=prop.slug, month=booking.arrival.strftime("%Y-%m")))

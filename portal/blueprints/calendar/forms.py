@@ -1,0 +1,35 @@
+from flask_babel import lazy_gettext as _
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, SelectMultipleField
+from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+WEEKDAYS = [(0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _("Fri")), (5, _("Sat")), (6, _("Sun"))]
+KEEP_SET_CLEAR = [("", _("keep")), ("1", _("yes")), ("0", _("no"))]
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NightForm(FlaskForm):
+    price = DecimalField(_("Price per night"), places=2, validators=[Optional(), NumberRange(min=0)])
+    quota = IntegerField(_("Quota (units for sale)"), validators=[Optional(), NumberRange(min=0)])
+    min_stay = IntegerField(_("Minimum stay (nights)"), default=1, validators=[Optional(), NumberRange(min=1, max=365)])
+    closed = BooleanField(_("Closed"))
+    closed_to_arrival = BooleanField(_("No arrival"))
+    closed_to_departure = BooleanField(_("No departure"))
+
+
+class BulkForm(FlaskForm):
+    categories = MultiCheckbox(_("Room categories"), coerce=int)
+    start = DateField(_("From"), validators=[DataRequired(message=_("Enter a date."))])
+    end = DateField(_("Until (inclusive)"), validators=[DataRequired(message=_("Enter a date."))])
+    weekdays = MultiCheckbox(_("Weekdays"), coerce=int, choices=WEEKDAYS, default=[0, 1, 2, 3, 4, 5, 6])
+    price = DecimalField(_("Price per night"), places=2, validators=[Optional(), NumberRange(min=0)])
+    quota = IntegerField(_("Quota"), validators=[Optional(), NumberRange(min=0)])
+    min_stay = IntegerField(_("Minimum stay"), validators=[Optional(), NumberRange(min=1, max=365)])
+    closed = SelectField(_("Open / closed"), choices=[("", _("keep")), ("0", _("open")), ("1", _("close"))])
+    closed_to_arrival = SelectField(_("No arrival"), choices=KEEP_SET_CLEAR)
+    closed_to_departure = SelectField(_("No departure"), choices=KEEP_SET_CLEAR)

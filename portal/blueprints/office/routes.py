@@ -1,0 +1,49 @@
+"""The tourist office's workspace: its hosts, new hosts, brokerage contracts."""
+from flask import flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.blueprints.office import bp
+from portal.blueprints.office.forms import HostForm
+from portal.extensions import db
+from portal.web import apply_errors, hx_redirect, render
+from services import access, properties
+from services.errors import Invalid
+
+
+@bp.route("/office")
+@login_required
+def hosts():
+    """The hosts and properties under contract with this office."""
+    props = properties.office_properties(db.session, current_user)
+    return render("office/hosts.html", props=props, form=HostForm(formdata=None), created=None)
+
+
+@bp.post("/office/hosts")
+@login_required
+def create_host():
+    """Register a host and their first property; the contract starts inactive."""
+    access.require_staff(current_user)
+    form = HostForm()
+    created = None
+    if form.validate_on_submit():
+        try:
+            user, prop, password = properties.create_host(
+                db.session, current_user, form.host_name.data, form.email.data, form.property_name.data, form.slug.data)
+            created = {"email": user.email, "password": password, "property": prop.name}
+            form = HostForm(formdata=None)
+        except Invalid as e:
+            apply_errors(form, e)
+    props = properties.office_properties(db.session, current_user)
+    return render("office/hosts.html", status=200 if created else 422, props=props, form=form, created=created)
+
+
+@bp.post("/office/p/<slug>/contract/<any(activate, end):action>")
+@login_required
+def contract(slug, action):
+    """Activate or end the brokerage contract (Vermittlungsvertrag) of a property."""
+    prop = access.property_for(db.session, current_user, slug)
+    properties.set_contract(db.session, current_user, prop, action == "activate")
+    flash(_("Contract for %(name)s activated: the host can log in now.", name=prop.name) if action == "activate"
+          else _("Contract for %(name)s ended: the host has no access any more.", name=prop.name), "success")
+    return hx_redirect(url_for("office.hosts"))

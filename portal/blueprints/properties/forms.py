@@ -1,0 +1,27 @@
+from flask_babel import lazy_gettext as _
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+
+class PropertyForm(FlaskForm):
+    name = StringField(_("Name"), validators=[DataRequired(message=_("Enter the property's name.")), Length(max=120)])
+    street = StringField(_("Street"), validators=[Optional(), Length(max=120)])
+    postcode = StringField(_("Postcode"), validators=[Optional(), Length(max=12)])
+    city = StringField(_("City"), validators=[Optional(), Length(max=80)])
+    country = StringField(_("Country"), validators=[Optional(), Length(max=2)])
+    phone = StringField(_("Phone"), validators=[Optional(), Length(max=40)])
+    email = EmailField(_("E-mail"), validators=[Optional(), Length(max=254)])
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(_("Name"), validators=[DataRequired(message=_("Enter a name, e.g. Double room.")), Length(max=80)])
+    max_guests = IntegerField(_("Max. guests"), default=2, validators=[DataRequired(message=_("Enter a number.")), NumberRange(min=1, max=30)])
+    unit_names = TextAreaField(_("Units (one per line or comma)"), validators=[DataRequired(message=_("Name at least one unit, e.g. Room 12."))])
+
+
+class ExtraCostForm(FlaskForm):
+    name = StringField(_("Name"), validators=[DataRequired(message=_("Enter a name, e.g. Final cleaning.")), Length(max=80)])
+    amount = DecimalField(_("Amount"), places=2, validators=[DataRequired(message=_("Enter an amount.")), NumberRange(min=0)])
+    per = SelectField(_("Charged"), choices=[("stay", _("per stay")), ("night", _("per night"))])
+    category_id = SelectField(_("For"), coerce=int)

@@ -1,0 +1,58 @@
+"""Map domain exceptions and HTTP errors to pages, htmx fragments and JSON; never a trace."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, make_response, render_template
+from flask_babel import gettext
+from htmx_flask import request
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import db
+from portal.web import tr
+from services.errors import DomainError
+from services.i18n import _l
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _respond(status: int, code: str, message: str):
+    db.session.rollback()
+    if _wants_json():
+        return jsonify(error={"code": code, "message": message}), status
+    if request.htmx:
+        # Show the message in the flash area instead of swapping it into a table cell.
+        resp = make_response(render_template("_flash_error.html", message=message), status)
+        resp.headers["HX-Retarget"] = "#flash"
+        resp.headers["HX-Reswap"] = "innerHTML"
+        return resp
+    return render_template("error.html", status=status, message=message), status
+
+
+TITLES = {
+    400: _l("Bad request."), 403: _l("You have no access to this page."), 404: _l("This page does not exist."),
+    405: _l("This action is not allowed here."), 409: _l("This cannot be done right now."),
+    413: _l("What you sent is too large."), 422: _l("Please check your input."), 500: _l("Something went wrong on our side."),
+}
+
+
+def register(app) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError):
+        return _respond(e.status, e.code, tr(e.message) or tr(TITLES.get(e.status, _l("Error"))))
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        code = e.code or 500
+        if code == 400 and "CSRF" in (e.description or ""):
+            return _respond(400, "csrf", gettext("Your form has expired. Please reload the page and try again."))
+        return _respond(code, (e.name or "error").lower().replace(" ", "_"), tr(TITLES.get(code, _l("Error"))))
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        log.exception("unhandled error")
+        return _respond(500, "internal", tr(TITLES[500]))

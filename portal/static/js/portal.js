@@ -1,0 +1,95 @@
+/* The few lines htmx cannot do: the session countdown, picking nights for an own booking,
+   Escape to close the editor, collapsing units. */
+(function () {
+  "use strict";
+  var body = document.body;
+
+  // R80: show the time left, warn a minute before, and reload when it ran out (the server
+  // then sends the login page). Every htmx request restarts the count.
+  var total = parseInt(body.dataset.sessionSeconds || "0", 10);
+  if (total) {
+    var deadline = Date.now() + total * 1000;
+    var timer = document.getElementById("session-timer");
+    var warning = document.getElementById("session-warning");
+    var restart = function () { deadline = Date.now() + total * 1000; warning.hidden = true; tick(); };
+    var tick = function () {
+      var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      if (timer) timer.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (left <= 60) warning.hidden = false;
+      if (left === 0) { window.location.reload(); }
+    };
+    body.addEventListener("htmx:afterRequest", restart);
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  var editor = function () { return document.getElementById("editor"); };
+  var closeEditor = function () {
+    var ed = editor();
+    if (ed && ed.classList.contains("floating")) { ed.innerHTML = ""; return true; }
+    return false;
+  };
+
+  // Own booking from the plan: first click = arrival, second click on the same unit = last night.
+  var sel = null;
+  var hint = function () { return document.getElementById("selection-hint"); };
+  var clearSel = function () {
+    document.querySelectorAll("td.free.sel").forEach(function (td) { td.classList.remove("sel"); });
+    sel = null;
+    if (hint()) hint().hidden = true;
+  };
+  var addDay = function (iso) {
+    var d = new Date(iso + "T12:00:00Z");
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+  };
+  var openBooking = function (unit, arrival, lastNight) {
+    var link = document.querySelector("td.free[data-unit='" + unit + "'][data-night='" + arrival + "'] a");
+    var url = link.getAttribute("href").split("&")[0] + "&arrival=" + arrival + "&departure=" + addDay(lastNight);
+    clearSel();
+    htmx.ajax("GET", url, { target: "#editor", swap: "innerHTML" });
+  };
+
+  document.addEventListener("click", function (e) {
+    var toggle = e.target.closest("[data-toggle-units]");
+    if (toggle) {
+      var open = toggle.getAttribute("aria-expanded") === "true";
+      toggle.setAttribute("aria-expanded", open ? "false" : "true");
+      document.querySelectorAll("tr.unit-row[data-cat='" + toggle.dataset.toggleUnits + "']")
+        .forEach(function (tr) { tr.classList.toggle("collapsed", open); });
+      return;
+    }
+    if (e.target.closest("[data-close-editor]") && closeEditor()) { e.preventDefault(); return; }
+    if (e.target.closest("[data-select-cancel]")) { clearSel(); return; }
+    if (e.target.closest("[data-select-one]") && sel) { openBooking(sel.unit, sel.night, sel.night); return; }
+    var a = e.target.closest("td.free a");
+    if (!a || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    var td = a.parentElement;
+    if (sel && sel.unit === td.dataset.unit && td.dataset.night >= sel.night) {
+      openBooking(sel.unit, sel.night, td.dataset.night);
+      return;
+    }
+    clearSel();
+    sel = { unit: td.dataset.unit, night: td.dataset.night };
+    td.classList.add("sel");
+    var h = hint();
+    if (h) {
+      h.querySelector(".text").textContent = h.dataset.text
+        .replace("{date}", td.dataset.night.split("-").reverse().join("."))
+        .replace("{unit}", td.dataset.unitName);
+      h.hidden = false;
+    }
+  });
+
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    if (sel) { clearSel(); return; }
+    closeEditor();
+  });
+
+  // A new plan (month change, bulk edit) forgets a half-made selection.
+  body.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "plan") clearSel();
+  });
+})();

@@ -1,0 +1,100 @@
+"""Rendering helpers shared by the blueprints."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import abort, make_response, render_template, url_for
+from flask_babel import format_decimal, gettext
+from htmx_flask import request
+from jinja2_fragments.flask import render_block
+
+from services.errors import Invalid
+from services.i18n import Message, _l
+
+
+def is_fragment_request() -> bool:
+    """An htmx swap wants a fragment; a history restore or a direct visit wants the page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request and not request.htmx.boosted
+
+
+def render(template: str, block: str | None = None, status: int = 200, **ctx):
+    """The whole page, or one block of it for htmx (the same URL serves both)."""
+    if block and is_fragment_request():
+        body = render_block(template, block, **ctx)
+    else:
+        body = render_template(template, **ctx)
+    resp = make_response(body, status)
+    resp.headers["Vary"] = "HX-Request"
+    return resp
+
+
+def tr(message) -> str:
+    """Translate a domain Message (or pass a plain string through)."""
+    if isinstance(message, Message):
+        return gettext(message.text, **message.params)
+    return str(message)
+
+
+def apply_errors(form, error: Invalid, aliases: dict[str, str] | None = None) -> None:
+    """Put the domain's field errors next to the form's fields (or on the form as a whole)."""
+    aliases = aliases or {}
+    for field, msg in error.errors.items():
+        name = aliases.get(field, field)
+        target = getattr(form, name, None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = list(target.errors) + [tr(msg)]
+        else:
+            form.form_errors.append(tr(msg))
+
+
+def hx_redirect(url: str):
+    """Navigate after a successful POST: HX-Redirect for htmx, 303 otherwise."""
+    if request.htmx:
+        resp = make_response("", 204)
+        resp.headers["HX-Redirect"] = url
+        return resp
+    resp = make_response("", 303)
+    resp.headers["Location"] = url
+    return resp
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_month(value: str | None, default: dt.date) -> dt.date:
+    if not value:
+        return default.replace(day=1)
+    try:
+        y, m = value.split("-")
+        return dt.date(int(y), int(m), 1)
+    except ValueError:
+        abort(404)
+
+
+ACTIONS = {
+    "rates": _l("Night edited"), "rates_bulk": _l("Bulk edit"), "booking_created": _l("Own booking entered"),
+    "booking_changed": _l("Booking changed"), "booking_cancelled": _l("Booking cancelled"),
+    "host_created": _l("Host registered"), "contract_activated": _l("Contract activated"),
+    "contract_ended": _l("Contract ended"), "property_changed": _l("Details changed"),
+    "category_added": _l("Room category added"), "extra_cost_added": _l("Mandatory cost added"),
+    "extra_cost_removed": _l("Mandatory cost removed"), "password_changed": _l("Password changed"),
+}
+
+
+def register_template_helpers(app) -> None:
+    @app.template_filter("short_money")
+    def short_money(amount: Decimal) -> str:
+        """A price that fits a calendar cell: no currency sign, cents only when there are some."""
+        return format_decimal(amount, format="#,##0.##")
+
+    @app.template_filter("tz")
+    def tz(name: str) -> ZoneInfo:
+        return ZoneInfo(name)
+
+    app.jinja_env.globals["action_label"] = lambda action: tr(ACTIONS.get(action, Message(action)))

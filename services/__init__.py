@@ -1,0 +1,1 @@
+"""The portal's domain: models and use cases. Nothing here imports Flask."""

@@ -1,0 +1,29 @@
+"""The history of changes to a host's data: who, when, what, on whose behalf."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services import clock
+from services.models import AuditEntry, Property, User
+
+
+def record(session: Session, actor: User | None, prop: Property | None, action: str, summary: str) -> None:
+    session.add(
+        AuditEntry(
+            at=clock.now(), actor_id=actor.id if actor else None,
+            property_id=prop.id if prop else None, action=action, summary=summary,
+        )
+    )
+
+
+def history(session: Session, prop: Property, limit: int = 200) -> list[AuditEntry]:
+    return list(
+        session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.property_id == prop.id)
+            .options(sa.orm.joinedload(AuditEntry.actor))
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,30 @@
+"""Translatable messages raised by the domain, without importing Flask.
+
+`_l("Room %(unit)s is taken", unit="12")` keeps the English msgid and its parameters; the
+web layer translates it when it renders (portal.web.tr). pybabel extracts `_l` calls.
+"""
+from __future__ import annotations
+
+
+class Message:
+    __slots__ = ("text", "params")
+
+    def __init__(self, text: str, **params):
+        self.text = text
+        self.params = params
+
+    def __str__(self) -> str:
+        return self.text % self.params if self.params else self.text
+
+    def __repr__(self) -> str:
+        return f"Message({str(self)!r})"
+
+    def __eq__(self, other) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+def _l(text: str, **params) -> Message:
+    return Message(text, **params)

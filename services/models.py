@@ -1,0 +1,275 @@
+"""The portal's tables: typed SQLAlchemy 2.0 models, free of Flask.
+
+What a booking occupies is stored as one `Occupancy` row per (unit, night); the UNIQUE
+constraint on that pair is what makes selling a room twice impossible at the database
+level (see services/inventory.py, the only code that writes such rows).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = sa.Numeric(10, 2)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on SQLite (which stores naive text) and PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+ROLES = ("host", "staff", "admin")
+
+# Where a booking came from; the calendar colours and labels bars by it.
+SOURCES = ("own", "tourist_office", "slevomat", "booking", "e_domizil", "api", "ical")
+# Own bookings and imported blocks take free units but no quota (DESIGN.md: the quota is
+# what is offered online; a walk-in guest may still take the last free room).
+QUOTA_FREE_SOURCES = ("own", "ical")
+STATUSES = ("pending", "confirmed", "cancelled", "expired")
+
+
+class Office(Base):
+    """A tourist office (Tourist-Info): its staff broker and look after hosts."""
+
+    __tablename__ = "office"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(10))
+    office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
+    locale: Mapped[str] = mapped_column(sa.String(5), default="de")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    office: Mapped[Office | None] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("role IN ('host', 'staff', 'admin')", name="role"),)
+
+    # Flask-Login's protocol, written out so that this module needs no Flask.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Property(Base):
+    __tablename__ = "property"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), index=True)
+    street: Mapped[str] = mapped_column(sa.String(120), default="")
+    postcode: Mapped[str] = mapped_column(sa.String(12), default="")
+    city: Mapped[str] = mapped_column(sa.String(80), default="")
+    country: Mapped[str] = mapped_column(sa.String(2), default="DE")
+    phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    timezone: Mapped[str] = mapped_column(sa.String(40), default="Europe/Berlin")
+    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+    # The brokerage contract (Vermittlungsvertrag): the host has access once staff set it.
+    contract_active_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    owner: Mapped[User] = relationship()
+    office: Mapped[Office] = relationship()
+    categories: Mapped[list[RoomCategory]] = relationship(
+        back_populates="prop", order_by="RoomCategory.position, RoomCategory.id"
+    )
+    extra_costs: Mapped[list[ExtraCost]] = relationship(
+        back_populates="prop", order_by="ExtraCost.id"
+    )
+
+    @property
+    def contract_active(self) -> bool:
+        return self.contract_active_since is not None
+
+
+class RoomCategory(Base):
+    __tablename__ = "room_category"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    max_guests: Mapped[int] = mapped_column(default=2)
+    position: Mapped[int] = mapped_column(default=0)
+
+    prop: Mapped[Property] = relationship(back_populates="categories")
+    units: Mapped[list[Unit]] = relationship(
+        back_populates="category", order_by="Unit.position, Unit.id"
+    )
+
+
+class Unit(Base):
+    """A physical room or flat ("Room 12") of a category."""
+
+    __tablename__ = "unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("room_category.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    position: Mapped[int] = mapped_column(default=0)
+
+    category: Mapped[RoomCategory] = relationship(back_populates="units")
+
+
+class ExtraCost(Base):
+    """A mandatory flat cost (final cleaning, bed linen, utilities) that R4 puts in the final price."""
+
+    __tablename__ = "extra_cost"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"), index=True)
+    # None: applies to every category of the property.
+    category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("room_category.id"))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    per: Mapped[str] = mapped_column(sa.String(5), default="stay")
+
+    prop: Mapped[Property] = relationship(back_populates="extra_costs")
+    category: Mapped[RoomCategory | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("per IN ('stay', 'night')", name="per"),
+        sa.CheckConstraint("amount >= 0", name="amount"),
+    )
+
+
+class NightRate(Base):
+    """Quota, price and restrictions of one category for one night (R1).
+
+    No row for a night means nothing is offered online that night.
+    """
+
+    __tablename__ = "night_rate"
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("room_category.id"), primary_key=True)
+    night: Mapped[dt.date] = mapped_column(primary_key=True)
+    quota: Mapped[int] = mapped_column(default=0)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    min_stay: Mapped[int] = mapped_column(default=1)
+    closed: Mapped[bool] = mapped_column(default=False)
+    closed_to_arrival: Mapped[bool] = mapped_column(default=False)
+    closed_to_departure: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (
+        sa.CheckConstraint("quota >= 0", name="quota"),
+        sa.CheckConstraint("price >= 0", name="price"),
+        sa.CheckConstraint("min_stay >= 1", name="min_stay"),
+    )
+
+
+class Booking(Base):
+    __tablename__ = "booking"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"), index=True)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("room_category.id"), index=True)
+    source: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(10), default="confirmed")
+    arrival: Mapped[dt.date]
+    departure: Mapped[dt.date]
+    units: Mapped[int] = mapped_column(default=1)
+    guests: Mapped[int] = mapped_column(default=1)
+    guest_name: Mapped[str] = mapped_column(sa.String(120))
+    guest_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    guest_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    total_price: Mapped[Decimal | None] = mapped_column(Money)
+    hold_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    prop: Mapped[Property] = relationship()
+    category: Mapped[RoomCategory] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("departure > arrival", name="stay"),
+        sa.CheckConstraint("units >= 1", name="units"),
+        sa.CheckConstraint("guests >= 1", name="guests"),
+        sa.CheckConstraint(
+            "status IN ('pending', 'confirmed', 'cancelled', 'expired')", name="status"
+        ),
+    )
+
+    @property
+    def nights(self) -> int:
+        return (self.departure - self.arrival).days
+
+    @property
+    def is_hold(self) -> bool:
+        return self.status == "pending"
+
+
+class Occupancy(Base):
+    """One unit taken for one night by one booking. UNIQUE(unit, night): never sold twice."""
+
+    __tablename__ = "occupancy"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("booking.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"))
+    night: Mapped[dt.date] = mapped_column(index=True)
+
+    booking: Mapped[Booking] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("unit_id", "night"),)
+
+
+class AuditEntry(Base):
+    """Who changed what of a host's data, and on whose behalf (shown to the host as history)."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    property_id: Mapped[int | None] = mapped_column(sa.ForeignKey("property.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(40))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+
+    actor: Mapped[User | None] = relationship()
