@@ -11,6 +11,7 @@ from portal.blueprints.calendar.forms import BulkForm, NightForm
 from portal.extensions import db
 from portal.web import apply_errors, is_fragment_request, parse_date, parse_month, render, tr
 from services import access, calendar, clock, inventory, rates
+from services.bookings import final_price
 from services.errors import Conflict, Invalid
 from services.models import NightRate
 
@@ -68,14 +69,13 @@ def night(slug, cat_id, night):
             if not is_fragment_request():
                 return redirect(url_for("calendar.plan", slug=slug, month=day.strftime("%Y-%m")))
             figures = inventory.nights_for(db.session, [cat.id], day, day + dt.timedelta(days=1))[cat.id][day]
-            from services.bookings import final_price
             return render("calendar/night.html", "saved", prop=prop, cat=cat, day=day, n=figures,
                           final=final_price(prop, cat.id, figures.price),
                           message=_("%(category)s, %(night)s saved.", category=cat.name, night=day.strftime("%d.%m.%Y")))
     if form.is_submitted():
         status = 422
     return render("calendar/night.html", "editor", status=status, prop=prop, cat=cat, day=day, form=form,
-                  n=figures, today=clock.today(prop.timezone))
+                  n=figures, final=final_price(prop, cat.id, figures.price))
 
 
 @bp.route("/p/<slug>/calendar/bulk", methods=["GET", "POST"])

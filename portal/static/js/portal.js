@@ -88,8 +88,20 @@
     closeEditor();
   });
 
+  // Show today first: most of the current month lies in the past.
+  var scrollToToday = function () {
+    var scroller = document.querySelector(".plan-scroll");
+    var today = scroller && scroller.querySelector("th.today");
+    var head = scroller && scroller.querySelector("th.corner");
+    if (today && head) scroller.scrollLeft = Math.max(0, today.offsetLeft - head.offsetWidth - today.offsetWidth);
+  };
+  scrollToToday();
+
   // A new plan (month change, bulk edit) forgets a half-made selection.
-  body.addEventListener("htmx:afterSwap", function (e) {
-    if (e.detail.target && e.detail.target.id === "plan") clearSel();
+  body.addEventListener("htmx:afterSettle", function (e) {
+    if (document.getElementById("plan") && e.detail.elt && (e.detail.elt.id === "plan" || e.detail.elt.querySelector && e.detail.elt.querySelector("#plan"))) {
+      clearSel();
+      scrollToToday();
+    }
   });
 })();
