@@ -1,11 +1,14 @@
 """Operator commands: `flask --app portal demo`, `flask --app portal user create ...`."""
+import time
+
 import click
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.extensions import db
 from services import demo
 from services.errors import Invalid
-from services.models import Office, Property, User
+from services.models import CHANNELS, Property
 from services.properties import create_user, ensure_office
 
 
@@ -43,3 +46,91 @@ def register(app) -> None:
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in e.errors.items()))
         db.session.commit()
         click.echo(f"Created {u.role} {u.email}" + (f" of {off.name}" if off else ""))
+
+    api_key = click.Group("api-key", help="API keys of channel connections.")
+    app.cli.add_command(api_key)
+
+    @api_key.command("create")
+    @click.option("--property", "slug", required=True, help="The property's slug.")
+    @click.option("--channel", required=True, type=click.Choice(sorted(CHANNELS)))
+    @click.option("--hold-minutes", default=60, show_default=True, type=int)
+    @click.option("--webhook-url", default="")
+    def create_key(slug, channel, hold_minutes, webhook_url):
+        """Switch a channel on for a property and print its new key (alone on the last line)."""
+        from services import channels
+
+        prop = db.session.scalar(sa.select(Property).where(Property.slug == slug))
+        if prop is None:
+            raise click.ClickException(f"No property with slug {slug!r}.")
+        try:
+            conn, key = channels.switch_on(db.session, None, prop, channel, hold_minutes, webhook_url)
+        except Invalid as e:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in e.errors.items()))
+        click.echo(f"Connection {conn.id}: {prop.slug} <-> {channel}, hold {conn.hold_minutes} min, "
+                   f"payment {conn.payment_mode}, webhook signing secret {conn.webhook_secret}")
+        click.echo(key)
+
+    outbox = click.Group("outbox", help="Deliver webhooks and e-mails.")
+    app.cli.add_command(outbox)
+
+    @outbox.command("deliver")
+    def deliver():
+        """Send due webhooks (signed, retried with backoff) and e-mails (when MAIL_SERVER is set)."""
+        hooks, mails = _deliver_once()
+        click.echo(f"webhooks: {hooks.sent} sent, {hooks.failed} failed; e-mails: {mails.sent} sent, {mails.failed} failed")
+
+    holds = click.Group("holds", help="Temporary holds (R36).")
+    app.cli.add_command(holds)
+
+    @holds.command("sweep")
+    def sweep():
+        """Mark holds past their time as expired (availability never depends on this)."""
+        from services import reservations
+
+        click.echo(f"{reservations.sweep(db.session)} expired holds marked")
+
+    ical = click.Group("ical", help="External calendars.")
+    app.cli.add_command(ical)
+
+    @ical.command("sync")
+    @click.option("--all", "everything", is_flag=True, help="Every feed, not only those due.")
+    def ical_sync(everything):
+        """Fetch external .ics calendars and bring their blocks up to date."""
+        for line in _sync_feeds(everything):
+            click.echo(line)
+
+    @app.cli.command("worker")
+    @click.option("--interval", default=15, show_default=True, help="Seconds between rounds.")
+    @click.option("--once", is_flag=True)
+    def worker(interval, once):
+        """Deliver the outbox, sweep holds and sync due calendars, round after round."""
+        from services import reservations
+
+        while True:
+            hooks, mails = _deliver_once()
+            expired = reservations.sweep(db.session)
+            synced = _sync_feeds(False)
+            if hooks.sent or hooks.failed or mails.sent or expired or synced:
+                click.echo(f"webhooks {hooks.sent}/{hooks.failed}, e-mails {mails.sent}/{mails.failed}, "
+                           f"expired holds {expired}, calendars {len(synced)}")
+            db.session.remove()
+            if once:
+                return
+            time.sleep(interval)
+
+
+def _deliver_once():
+    from services import outbox
+
+    cfg = current_app.config
+    smtp = outbox.SMTPSettings(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"],
+                               cfg["MAIL_USE_TLS"], cfg["MAIL_SENDER"]) if cfg.get("MAIL_SERVER") else None
+    return outbox.deliver_webhooks(db.session), outbox.deliver_mail(db.session, smtp)
+
+
+def _sync_feeds(everything: bool) -> list[str]:
+    from services import ical
+    from services.models import IcalFeed
+
+    ids = list(db.session.scalars(sa.select(IcalFeed.id))) if everything else ical.due_feeds(db.session)
+    return [f"feed {i}: {ical.sync_feed(db.session, i)}" for i in ids]

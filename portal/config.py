@@ -32,4 +32,18 @@ def from_env(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
         "LANGUAGES": ["de", "en", "cs"],
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # E-mails to hosts go out through SMTP when MAIL_SERVER is set; otherwise they stay
+        # in the portal's message log.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "portal@localhost"),
+        # Rate limits: per API key (and per address for logins); shared through Redis when
+        # several app servers run.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "20/minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
     }

@@ -97,4 +97,5 @@ def register_template_helpers(app) -> None:
     def tz(name: str) -> ZoneInfo:
         return ZoneInfo(name)
 
+    app.jinja_env.globals["tr"] = tr
     app.jinja_env.globals["action_label"] = lambda action: tr(ACTIONS.get(action, Message(action)))

@@ -92,4 +92,33 @@ def load(session: Session) -> bool:
     _own(session, gh, host, 1, 20, 5, "Stammgast Klein")
     _own(session, flat, host2, 0, 3, 7, "Familie Novák")
     session.commit()
+    _channels(session, gh, flat)
     return True
+
+
+def _channel_booking(session, conn, prop, cat_index, offset, nights, guest, status="confirmed", units=1, risk_free=False):
+    from services.reservations import ReservationInput, create
+
+    today = clock.today(prop.timezone)
+    cat = prop.categories[cat_index]
+    data = ReservationInput(
+        external_id=f"DEMO-{conn.channel}-{offset}-{cat_index}", room_category_id=cat.id,
+        arrival=today + dt.timedelta(days=offset), departure=today + dt.timedelta(days=offset + nights),
+        units=units, guests=min(2, cat.max_guests) * units, guest_name=guest,
+        guest_email=guest.split()[-1].lower() + "@example.com", guest_phone="+420 600 000 000", status=status,
+        total_price=None, risk_free=risk_free, free_cancellation_until=None)
+    return create(session, conn, data)[0]
+
+
+def _channels(session, gh, flat) -> None:
+    """Connections for both demo properties, bookings from several channels and one active hold."""
+    from services import channels
+
+    conns = {name: channels.switch_on(session, None, gh, name)[0] for name in ("tourist-office", "slevomat", "booking")}
+    flat_conn = channels.switch_on(session, None, flat, "e-domizil")[0]
+    _channel_booking(session, conns["tourist-office"], gh, 1, 8, 3, "Familie Müller")
+    _channel_booking(session, conns["booking"], gh, 0, 12, 2, "Mr Smith", risk_free=True)
+    _channel_booking(session, conns["booking"], gh, 2, 3, 4, "Familie Dvořák", units=2)
+    _channel_booking(session, conns["slevomat"], gh, 1, 2, 2, "Jana Nováková")
+    _channel_booking(session, conns["slevomat"], gh, 1, 14, 2, "Petr Svoboda", status="pending")  # an active hold
+    _channel_booking(session, flat_conn, flat, 0, 15, 7, "Familie Jansen")

@@ -28,3 +28,28 @@ class Message:
 
 def _l(text: str, **params) -> Message:
     return Message(text, **params)
+
+
+_catalog_dir: str | None = None
+_catalogs: dict = {}
+
+
+def set_catalog_dir(path: str) -> None:
+    """Where the compiled catalogs are (portal/translations); set by the app factory."""
+    global _catalog_dir
+    _catalog_dir = path
+    _catalogs.clear()
+
+
+def render(message: Message | str, locale: str) -> str:
+    """Translate outside a request, e.g. for an e-mail in the host's language."""
+    if not isinstance(message, Message):
+        return str(message)
+    if _catalog_dir is None:
+        return str(message)
+    from babel.support import Translations
+
+    if locale not in _catalogs:
+        _catalogs[locale] = Translations.load(_catalog_dir, [locale])
+    text = _catalogs[locale].gettext(message.text)
+    return text % message.params if message.params else text

@@ -200,17 +200,20 @@ def _pick_units(session: Session, booking: Booking, nights: list[dt.date], unit_
     return rows
 
 
-def take(session: Session, booking: Booking, unit_ids: list[int] | None = None) -> None:
+def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, check_offer: bool | None = None) -> None:
     """Take the nights of `booking` atomically, or raise Conflict and take nothing.
 
     The booking must be added to the session; it is flushed here. Own bookings and
     imported blocks need free units only; every other source also needs an open, priced
-    night within quota and restrictions. Runs inside the caller's transaction.
+    night within quota and restrictions, unless `check_offer=False` (a host moving a
+    channel booking decides that himself). Runs inside the caller's transaction.
     """
     nights = nights_of(booking.arrival, booking.departure)
     rates = _lock_rates(session, booking.category_id, booking.arrival, booking.departure)
     _free_expired_holds(session, booking.category_id, nights)
-    if booking.source not in QUOTA_FREE_SOURCES:
+    if check_offer is None:
+        check_offer = booking.source not in QUOTA_FREE_SOURCES
+    if check_offer:
         _check_offer(session, booking, nights, rates)
     session.flush()
     for attempt in (1, 2):
@@ -233,14 +236,26 @@ def release(session: Session, booking: Booking) -> None:
     session.execute(sa.delete(Occupancy).where(Occupancy.booking_id == booking.id))
 
 
+def release_units(session: Session, booking: Booking, units: int) -> None:
+    """Give back `units` of a multi-unit booking on every night of its stay (partial cancellation)."""
+    rows = session.execute(
+        sa.select(Occupancy.id, Occupancy.night).where(Occupancy.booking_id == booking.id)
+        .order_by(Occupancy.night, Occupancy.unit_id.desc())
+    ).all()
+    per_night: dict[dt.date, list[int]] = defaultdict(list)
+    for row_id, night in rows:
+        per_night[night].append(row_id)
+    doomed = [i for ids in per_night.values() for i in ids[:units]]
+    session.execute(sa.delete(Occupancy).where(Occupancy.id.in_(doomed)))
+
+
 def bookings_on(session: Session, category_id: int, nights: list[dt.date], online_only: bool = True) -> list[Booking]:
     """The occupying bookings of a category on some nights, e.g. to name those in the way."""
     now = clock.now()
+    on_nights = sa.select(Occupancy.booking_id).where(Occupancy.night.in_(nights))
     q = (
         sa.select(Booking)
-        .join(Occupancy, Occupancy.booking_id == Booking.id)
-        .where(Booking.category_id == category_id, Occupancy.night.in_(nights), occupying(now))
-        .distinct()
+        .where(Booking.category_id == category_id, Booking.id.in_(on_nights), occupying(now))
         .order_by(Booking.arrival, Booking.id)
     )
     if online_only:

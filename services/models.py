@@ -55,7 +55,12 @@ SOURCES = ("own", "tourist_office", "slevomat", "booking", "e_domizil", "api", "
 # Own bookings and imported blocks take free units but no quota (DESIGN.md: the quota is
 # what is offered online; a walk-in guest may still take the last free room).
 QUOTA_FREE_SOURCES = ("own", "ical")
-STATUSES = ("pending", "confirmed", "cancelled", "expired")
+# pending: a temporary hold (R36); modified: replaced by a new stay after a host change (R33).
+STATUSES = ("pending", "confirmed", "cancelled", "expired", "modified")
+# Channel names in the CLI and API docs, and the booking source each one writes.
+CHANNELS = {"tourist-office": "tourist_office", "slevomat": "slevomat", "booking": "booking",
+            "e-domizil": "e_domizil", "api": "api"}
+PAYMENT_MODES = ("on_arrival", "prepaid")
 
 
 class Office(Base):
@@ -133,6 +138,12 @@ class Property(Base):
         return self.contract_active_since is not None
 
 
+def _token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
 class RoomCategory(Base):
     __tablename__ = "room_category"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -140,6 +151,8 @@ class RoomCategory(Base):
     name: Mapped[str] = mapped_column(sa.String(80))
     max_guests: Mapped[int] = mapped_column(default=2)
     position: Mapped[int] = mapped_column(default=0)
+    # The secret in the category's .ics export URL.
+    ical_token: Mapped[str] = mapped_column(sa.String(40), unique=True, default=_token)
 
     prop: Mapped[Property] = relationship(back_populates="categories")
     units: Mapped[list[Unit]] = relationship(
@@ -222,18 +235,39 @@ class Booking(Base):
     hold_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    # Channel bookings: which connection sent it, under which order id (safe retries).
+    connection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("channel_connection.id"), index=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(100))
+    # Generated only once the full amount is paid (R37).
+    voucher: Mapped[str | None] = mapped_column(sa.String(20), index=True)
+    payment_mode: Mapped[str] = mapped_column(sa.String(10), default="on_arrival")
+    deposit_amount: Mapped[Decimal | None] = mapped_column(Money)
+    deposit_due: Mapped[dt.date | None]
+    # {"lodging": "240.00", "extras": [{"name": ..., "amount": ...}], "total": ...} as agreed.
+    price_breakdown: Mapped[dict | None] = mapped_column(sa.JSON)
+    risk_free: Mapped[bool] = mapped_column(default=False)
+    free_cancellation_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancel_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # R33: a host's date or category change replaces the stay by a new one, linked both ways.
+    replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"))
+    replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"))
+    # Blocks imported from an external calendar.
+    feed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ical_feed.id", ondelete="SET NULL"), index=True)
 
     prop: Mapped[Property] = relationship()
     category: Mapped[RoomCategory] = relationship()
+    connection: Mapped[ChannelConnection | None] = relationship()
 
     __table_args__ = (
         sa.CheckConstraint("departure > arrival", name="stay"),
         sa.CheckConstraint("units >= 1", name="units"),
         sa.CheckConstraint("guests >= 1", name="guests"),
         sa.CheckConstraint(
-            "status IN ('pending', 'confirmed', 'cancelled', 'expired')", name="status"
+            "status IN ('pending', 'confirmed', 'cancelled', 'expired', 'modified')", name="status"
         ),
+        sa.CheckConstraint("payment_mode IN ('on_arrival', 'prepaid')", name="payment_mode"),
+        sa.UniqueConstraint("connection_id", "external_id"),
     )
 
     @property
@@ -273,3 +307,91 @@ class AuditEntry(Base):
     summary: Mapped[str] = mapped_column(sa.Text, default="")
 
     actor: Mapped[User | None] = relationship()
+
+
+class ChannelConnection(Base):
+    """A property's connection to one channel (R30): module on + API key handed to the channel."""
+
+    __tablename__ = "channel_connection"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(20))  # a booking source, e.g. "slevomat"
+    active: Mapped[bool] = mapped_column(default=True)
+    # The key is shown once; we keep its public prefix (to find it) and a hash of the whole.
+    key_prefix: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    webhook_secret: Mapped[str] = mapped_column(sa.String(64), default=_token)
+    webhook_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    hold_minutes: Mapped[int] = mapped_column(default=60)
+    payment_mode: Mapped[str] = mapped_column(sa.String(10), default="on_arrival")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    prop: Mapped[Property] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("property_id", "channel"),
+        sa.CheckConstraint("hold_minutes BETWEEN 1 AND 1440", name="hold_minutes"),
+        sa.CheckConstraint("payment_mode IN ('on_arrival', 'prepaid')", name="payment_mode"),
+    )
+
+
+class BookingEvent(Base):
+    """A booking's own history: created, hold confirmed, modified, cancellation requested ..."""
+
+    __tablename__ = "booking_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+    actor: Mapped[User | None] = relationship()
+
+
+class OutboxEvent(Base):
+    """A webhook to deliver, written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("channel_connection.id"), index=True)
+    event: Mapped[str] = mapped_column(sa.String(40))
+    body: Mapped[str] = mapped_column(sa.Text)  # the exact bytes signed and sent
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class MailMessage(Base):
+    """An e-mail to a host: sent by the worker through SMTP, or kept here as the message log."""
+
+    __tablename__ = "mail_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int | None] = mapped_column(sa.ForeignKey("property.id"), index=True)
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class IcalFeed(Base):
+    """An external calendar (Airbnb-style .ics) whose events block nights of a category."""
+
+    __tablename__ = "ical_feed"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("room_category.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    url: Mapped[str] = mapped_column(sa.String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sync_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_status: Mapped[str] = mapped_column(sa.Text, default="")
+
+    category: Mapped[RoomCategory] = relationship()

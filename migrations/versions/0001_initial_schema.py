@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 19:22:05.179016
+Create Date: 2026-11-21 19:38:40.616312
 
 """
 from alembic import op
@@ -79,17 +79,134 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_entry_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entry_property_id'), ['property_id'], unique=False)
 
+    op.create_table('channel_connection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('property_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('key_prefix', sa.String(length=16), nullable=True),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('webhook_secret', sa.String(length=64), nullable=False),
+    sa.Column('webhook_url', sa.String(length=500), nullable=False),
+    sa.Column('hold_minutes', sa.Integer(), nullable=False),
+    sa.Column('payment_mode', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("payment_mode IN ('on_arrival', 'prepaid')", name=op.f('ck_channel_connection_payment_mode')),
+    sa.CheckConstraint('hold_minutes BETWEEN 1 AND 1440', name=op.f('ck_channel_connection_hold_minutes')),
+    sa.ForeignKeyConstraint(['property_id'], ['property.id'], name=op.f('fk_channel_connection_property_id_property')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channel_connection')),
+    sa.UniqueConstraint('key_prefix', name=op.f('uq_channel_connection_key_prefix')),
+    sa.UniqueConstraint('property_id', 'channel', name=op.f('uq_channel_connection_property_id_channel'))
+    )
+    with op.batch_alter_table('channel_connection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_channel_connection_property_id'), ['property_id'], unique=False)
+
+    op.create_table('mail_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('property_id', sa.Integer(), nullable=True),
+    sa.Column('recipient', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['property_id'], ['property.id'], name=op.f('fk_mail_message_property_id_property')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_message'))
+    )
+    with op.batch_alter_table('mail_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_message_next_attempt_at'), ['next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_message_property_id'), ['property_id'], unique=False)
+
     op.create_table('room_category',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('property_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=False),
     sa.Column('max_guests', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('ical_token', sa.String(length=40), nullable=False),
     sa.ForeignKeyConstraint(['property_id'], ['property.id'], name=op.f('fk_room_category_property_id_property')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_room_category'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_room_category')),
+    sa.UniqueConstraint('ical_token', name=op.f('uq_room_category_ical_token'))
     )
     with op.batch_alter_table('room_category', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_room_category_property_id'), ['property_id'], unique=False)
+
+    op.create_table('extra_cost',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('property_id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=10, scale=2), nullable=False),
+    sa.Column('per', sa.String(length=5), nullable=False),
+    sa.CheckConstraint("per IN ('stay', 'night')", name=op.f('ck_extra_cost_per')),
+    sa.CheckConstraint('amount >= 0', name=op.f('ck_extra_cost_amount')),
+    sa.ForeignKeyConstraint(['category_id'], ['room_category.id'], name=op.f('fk_extra_cost_category_id_room_category')),
+    sa.ForeignKeyConstraint(['property_id'], ['property.id'], name=op.f('fk_extra_cost_property_id_property')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_extra_cost'))
+    )
+    with op.batch_alter_table('extra_cost', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_extra_cost_property_id'), ['property_id'], unique=False)
+
+    op.create_table('ical_feed',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('url', sa.String(length=1000), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sync_requested_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_synced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_status', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['category_id'], ['room_category.id'], name=op.f('fk_ical_feed_category_id_room_category')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ical_feed'))
+    )
+    with op.batch_alter_table('ical_feed', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ical_feed_category_id'), ['category_id'], unique=False)
+
+    op.create_table('night_rate',
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('night', sa.Date(), nullable=False),
+    sa.Column('quota', sa.Integer(), nullable=False),
+    sa.Column('price', sa.Numeric(precision=10, scale=2), nullable=True),
+    sa.Column('min_stay', sa.Integer(), nullable=False),
+    sa.Column('closed', sa.Boolean(), nullable=False),
+    sa.Column('closed_to_arrival', sa.Boolean(), nullable=False),
+    sa.Column('closed_to_departure', sa.Boolean(), nullable=False),
+    sa.CheckConstraint('min_stay >= 1', name=op.f('ck_night_rate_min_stay')),
+    sa.CheckConstraint('price >= 0', name=op.f('ck_night_rate_price')),
+    sa.CheckConstraint('quota >= 0', name=op.f('ck_night_rate_quota')),
+    sa.ForeignKeyConstraint(['category_id'], ['room_category.id'], name=op.f('fk_night_rate_category_id_room_category')),
+    sa.PrimaryKeyConstraint('category_id', 'night', name=op.f('pk_night_rate'))
+    )
+    op.create_table('outbox_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('connection_id', sa.Integer(), nullable=False),
+    sa.Column('event', sa.String(length=40), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['connection_id'], ['channel_connection.id'], name=op.f('fk_outbox_event_connection_id_channel_connection')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_event'))
+    )
+    with op.batch_alter_table('outbox_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_event_connection_id'), ['connection_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_event_next_attempt_at'), ['next_attempt_at'], unique=False)
+
+    op.create_table('unit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['category_id'], ['room_category.id'], name=op.f('fk_unit_category_id_room_category')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_unit'))
+    )
+    with op.batch_alter_table('unit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_unit_category_id'), ['category_id'], unique=False)
 
     op.create_table('booking',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -110,61 +227,56 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'confirmed', 'cancelled', 'expired')", name=op.f('ck_booking_status')),
+    sa.Column('connection_id', sa.Integer(), nullable=True),
+    sa.Column('external_id', sa.String(length=100), nullable=True),
+    sa.Column('voucher', sa.String(length=20), nullable=True),
+    sa.Column('payment_mode', sa.String(length=10), nullable=False),
+    sa.Column('deposit_amount', sa.Numeric(precision=10, scale=2), nullable=True),
+    sa.Column('deposit_due', sa.Date(), nullable=True),
+    sa.Column('price_breakdown', sa.JSON(), nullable=True),
+    sa.Column('risk_free', sa.Boolean(), nullable=False),
+    sa.Column('free_cancellation_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancel_requested_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
+    sa.Column('replaced_by_id', sa.Integer(), nullable=True),
+    sa.Column('feed_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("payment_mode IN ('on_arrival', 'prepaid')", name=op.f('ck_booking_payment_mode')),
+    sa.CheckConstraint("status IN ('pending', 'confirmed', 'cancelled', 'expired', 'modified')", name=op.f('ck_booking_status')),
     sa.CheckConstraint('departure > arrival', name=op.f('ck_booking_stay')),
     sa.CheckConstraint('guests >= 1', name=op.f('ck_booking_guests')),
     sa.CheckConstraint('units >= 1', name=op.f('ck_booking_units')),
     sa.ForeignKeyConstraint(['category_id'], ['room_category.id'], name=op.f('fk_booking_category_id_room_category')),
+    sa.ForeignKeyConstraint(['connection_id'], ['channel_connection.id'], name=op.f('fk_booking_connection_id_channel_connection')),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_booking_created_by_id_user_account')),
+    sa.ForeignKeyConstraint(['feed_id'], ['ical_feed.id'], name=op.f('fk_booking_feed_id_ical_feed'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['property_id'], ['property.id'], name=op.f('fk_booking_property_id_property')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_booking'))
+    sa.ForeignKeyConstraint(['replaced_by_id'], ['booking.id'], name=op.f('fk_booking_replaced_by_id_booking')),
+    sa.ForeignKeyConstraint(['replaces_id'], ['booking.id'], name=op.f('fk_booking_replaces_id_booking')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_booking')),
+    sa.UniqueConstraint('connection_id', 'external_id', name=op.f('uq_booking_connection_id_external_id'))
     )
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_booking_category_id'), ['category_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_booking_connection_id'), ['connection_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_booking_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_booking_feed_id'), ['feed_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_booking_property_id'), ['property_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_booking_updated_at'), ['updated_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_booking_voucher'), ['voucher'], unique=False)
 
-    op.create_table('extra_cost',
+    op.create_table('booking_event',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('property_id', sa.Integer(), nullable=False),
-    sa.Column('category_id', sa.Integer(), nullable=True),
-    sa.Column('name', sa.String(length=80), nullable=False),
-    sa.Column('amount', sa.Numeric(precision=10, scale=2), nullable=False),
-    sa.Column('per', sa.String(length=5), nullable=False),
-    sa.CheckConstraint("per IN ('stay', 'night')", name=op.f('ck_extra_cost_per')),
-    sa.CheckConstraint('amount >= 0', name=op.f('ck_extra_cost_amount')),
-    sa.ForeignKeyConstraint(['category_id'], ['room_category.id'], name=op.f('fk_extra_cost_category_id_room_category')),
-    sa.ForeignKeyConstraint(['property_id'], ['property.id'], name=op.f('fk_extra_cost_property_id_property')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_extra_cost'))
+    sa.Column('booking_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_booking_event_actor_id_user_account')),
+    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], name=op.f('fk_booking_event_booking_id_booking'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_booking_event'))
     )
-    with op.batch_alter_table('extra_cost', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_extra_cost_property_id'), ['property_id'], unique=False)
-
-    op.create_table('night_rate',
-    sa.Column('category_id', sa.Integer(), nullable=False),
-    sa.Column('night', sa.Date(), nullable=False),
-    sa.Column('quota', sa.Integer(), nullable=False),
-    sa.Column('price', sa.Numeric(precision=10, scale=2), nullable=True),
-    sa.Column('min_stay', sa.Integer(), nullable=False),
-    sa.Column('closed', sa.Boolean(), nullable=False),
-    sa.Column('closed_to_arrival', sa.Boolean(), nullable=False),
-    sa.Column('closed_to_departure', sa.Boolean(), nullable=False),
-    sa.CheckConstraint('min_stay >= 1', name=op.f('ck_night_rate_min_stay')),
-    sa.CheckConstraint('price >= 0', name=op.f('ck_night_rate_price')),
-    sa.CheckConstraint('quota >= 0', name=op.f('ck_night_rate_quota')),
-    sa.ForeignKeyConstraint(['category_id'], ['room_category.id'], name=op.f('fk_night_rate_category_id_room_category')),
-    sa.PrimaryKeyConstraint('category_id', 'night', name=op.f('pk_night_rate'))
-    )
-    op.create_table('unit',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('category_id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=40), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['category_id'], ['room_category.id'], name=op.f('fk_unit_category_id_room_category')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_unit'))
-    )
-    with op.batch_alter_table('unit', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_unit_category_id'), ['category_id'], unique=False)
+    with op.batch_alter_table('booking_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_booking_event_booking_id'), ['booking_id'], unique=False)
 
     op.create_table('occupancy',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -190,25 +302,51 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_occupancy_booking_id'))
 
     op.drop_table('occupancy')
+    with op.batch_alter_table('booking_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_booking_event_booking_id'))
+
+    op.drop_table('booking_event')
+    with op.batch_alter_table('booking', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_booking_voucher'))
+        batch_op.drop_index(batch_op.f('ix_booking_updated_at'))
+        batch_op.drop_index(batch_op.f('ix_booking_property_id'))
+        batch_op.drop_index(batch_op.f('ix_booking_feed_id'))
+        batch_op.drop_index(batch_op.f('ix_booking_created_at'))
+        batch_op.drop_index(batch_op.f('ix_booking_connection_id'))
+        batch_op.drop_index(batch_op.f('ix_booking_category_id'))
+
+    op.drop_table('booking')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unit_category_id'))
 
     op.drop_table('unit')
+    with op.batch_alter_table('outbox_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_event_next_attempt_at'))
+        batch_op.drop_index(batch_op.f('ix_outbox_event_connection_id'))
+
+    op.drop_table('outbox_event')
     op.drop_table('night_rate')
+    with op.batch_alter_table('ical_feed', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ical_feed_category_id'))
+
+    op.drop_table('ical_feed')
     with op.batch_alter_table('extra_cost', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_extra_cost_property_id'))
 
     op.drop_table('extra_cost')
-    with op.batch_alter_table('booking', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_booking_property_id'))
-        batch_op.drop_index(batch_op.f('ix_booking_created_at'))
-        batch_op.drop_index(batch_op.f('ix_booking_category_id'))
-
-    op.drop_table('booking')
     with op.batch_alter_table('room_category', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_room_category_property_id'))
 
     op.drop_table('room_category')
+    with op.batch_alter_table('mail_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_message_property_id'))
+        batch_op.drop_index(batch_op.f('ix_mail_message_next_attempt_at'))
+
+    op.drop_table('mail_message')
+    with op.batch_alter_table('channel_connection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_channel_connection_property_id'))
+
+    op.drop_table('channel_connection')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entry_property_id'))
         batch_op.drop_index(batch_op.f('ix_audit_entry_at'))

@@ -1,0 +1,188 @@
+"""The API's OpenAPI 3 document, served at /api/v1/openapi.json.
+
+tests/api/test_openapi.py keeps it and the code in step: every route is documented, every
+documented path exists, and the documented reservation fields are what the API returns.
+"""
+from __future__ import annotations
+
+DATE = {"type": "string", "format": "date", "example": "2027-05-01"}
+DATETIME = {"type": "string", "format": "date-time"}
+MONEY = {"type": "string", "pattern": r"^\d{1,8}(\.\d{1,2})?$", "example": "189.00"}
+NULLABLE_MONEY = {"type": ["string", "null"], "pattern": r"^\d{1,8}(\.\d{1,2})?$"}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+ERRORS = {
+    "401": _error("Missing or wrong API key."),
+    "413": _error("Body larger than 64 KB."),
+    "429": _error("Rate limit exceeded."),
+}
+RESERVATION_RESPONSE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Reservation"}}}}
+ID_PARAM = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+
+RESERVATION = {
+    "type": "object",
+    "required": ["id", "external_id", "status", "channel", "room_category_id", "arrival", "departure", "units",
+                 "guests", "guest", "voucher", "hold_expires_at", "total_price", "currency", "price_breakdown",
+                 "payment_mode", "risk_free", "free_cancellation_until", "cancellation_requested_at",
+                 "replaces_id", "replaced_by_id", "created_at", "updated_at"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "integer"},
+        "external_id": {"type": ["string", "null"], "description": "The channel's order id; null for a stay that replaced a modified one."},
+        "status": {"type": "string", "enum": ["pending", "confirmed", "cancelled", "expired", "modified"],
+                   "description": "pending = temporary hold (unpaid), modified = replaced by replaced_by_id."},
+        "channel": {"type": "string"},
+        "room_category_id": {"type": "integer"},
+        "arrival": DATE, "departure": DATE,
+        "units": {"type": "integer"}, "guests": {"type": "integer"},
+        "guest": {"type": "object", "additionalProperties": False, "required": ["name", "email", "phone"], "properties": {
+            "name": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"}}},
+        "voucher": {"type": ["string", "null"], "description": "Generated only when the reservation is paid (confirmed)."},
+        "hold_expires_at": {"type": ["string", "null"], "format": "date-time"},
+        "total_price": NULLABLE_MONEY,
+        "currency": {"type": "string", "example": "EUR"},
+        "price_breakdown": {"type": "object", "required": ["lodging", "mandatory_costs", "total"], "additionalProperties": False, "properties": {
+            "lodging": NULLABLE_MONEY,
+            "mandatory_costs": {"type": "array", "items": {"type": "object", "required": ["name", "amount"], "properties": {
+                "name": {"type": "string"}, "amount": MONEY}}},
+            "total": NULLABLE_MONEY}},
+        "payment_mode": {"type": "string", "enum": ["on_arrival", "prepaid"]},
+        "risk_free": {"type": "boolean"},
+        "free_cancellation_until": {"type": ["string", "null"], "format": "date-time"},
+        "cancellation_requested_at": {"type": ["string", "null"], "format": "date-time",
+                                      "description": "Set when the host asked the channel to cancel (R32)."},
+        "replaces_id": {"type": ["integer", "null"]},
+        "replaced_by_id": {"type": ["integer", "null"]},
+        "created_at": DATETIME, "updated_at": DATETIME,
+    },
+}
+
+RESERVATION_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["external_id", "room_category_id", "arrival", "departure", "guest"],
+    "properties": {
+        "external_id": {"type": "string", "minLength": 1, "maxLength": 100},
+        "room_category_id": {"type": "integer", "minimum": 1},
+        "arrival": DATE, "departure": DATE,
+        "units": {"type": "integer", "minimum": 1, "maximum": 200, "default": 1},
+        "guests": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
+        "guest": {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 120},
+            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "phone": {"type": "string", "maxLength": 40}}},
+        "status": {"type": "string", "enum": ["pending", "confirmed"], "default": "confirmed",
+                   "description": "pending: in the cart, unpaid (a hold); confirmed: paid."},
+        "total_price": MONEY,
+        "risk_free": {"type": "boolean", "default": False},
+        "free_cancellation_until": DATETIME,
+    },
+}
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Hotelier portal channel API", "version": "1.0.0",
+                 "description": "One API key identifies one property's connection to one channel. Money is sent as "
+                                "decimal strings with a currency, dates as ISO 8601. Errors are "
+                                "{\"error\": {\"code\": ..., \"message\": ...}}."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"},
+                        "field": {"type": "string"}, "fields": {"type": "object"},
+                        "nights": {"type": "array", "items": DATE}, "reason": {"type": "string"}}}}},
+                "Reservation": RESERVATION,
+                "ReservationCreate": RESERVATION_CREATE,
+            },
+        },
+        "paths": {
+            "/property": {"get": {"summary": "The property of this key", "operationId": "getProperty", "responses": {
+                "200": {"description": "The property with its room categories", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["id", "name", "currency", "room_categories"], "properties": {
+                        "id": {"type": "integer"}, "name": {"type": "string"}, "currency": {"type": "string"},
+                        "room_categories": {"type": "array", "items": {"type": "object",
+                            "required": ["id", "name", "units", "max_guests"], "properties": {
+                                "id": {"type": "integer"}, "name": {"type": "string"},
+                                "units": {"type": "integer"}, "max_guests": {"type": "integer"}}}}}}}}},
+                **ERRORS}}},
+            "/availability": {"get": {
+                "summary": "Availability, prices and restrictions per room category and night",
+                "operationId": "getAvailability",
+                "parameters": [
+                    {"name": "from", "in": "query", "required": True, "schema": DATE},
+                    {"name": "to", "in": "query", "required": True, "schema": DATE,
+                     "description": "Exclusive; at most 366 nights after from."}],
+                "responses": {
+                    "200": {"description": "Nights", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["from", "to", "currency", "final_price_rule", "room_categories"],
+                        "properties": {
+                            "from": DATE, "to": DATE, "currency": {"type": "string"},
+                            "final_price_rule": {"type": "object", "description": "R4: the final price shown to guests adds these mandatory costs."},
+                            "room_categories": {"type": "array", "items": {"type": "object", "properties": {
+                                "id": {"type": "integer"}, "name": {"type": "string"},
+                                "nights": {"type": "array", "items": {"type": "object", "required": [
+                                    "date", "available", "price", "min_stay", "closed", "closed_to_arrival", "closed_to_departure"],
+                                    "properties": {
+                                        "date": DATE, "available": {"type": "integer"}, "price": NULLABLE_MONEY,
+                                        "final_price": NULLABLE_MONEY, "min_stay": {"type": "integer"},
+                                        "closed": {"type": "boolean"}, "closed_to_arrival": {"type": "boolean"},
+                                        "closed_to_departure": {"type": "boolean"}}}}}}}}}}}},
+                    "422": _error("Bad dates."), **ERRORS}}},
+            "/reservations": {
+                "post": {
+                    "summary": "Create a reservation: a hold (pending) or a paid one (confirmed)",
+                    "operationId": "createReservation",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReservationCreate"}}}},
+                    "responses": {
+                        "201": {"description": "Created", **RESERVATION_RESPONSE},
+                        "200": {"description": "The same external_id again: the existing reservation (safe retry)", **RESERVATION_RESPONSE},
+                        "400": _error("Not JSON."),
+                        "409": _error("The nights cannot be had (code not_available or restriction, with nights and reason)."),
+                        "422": _error("Invalid input (with field)."), **ERRORS}},
+                "get": {
+                    "summary": "Reservations of this connection changed since a time, oldest change first",
+                    "operationId": "listChangedReservations",
+                    "parameters": [
+                        {"name": "changed_since", "in": "query", "required": False, "schema": DATETIME},
+                        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+                         "description": "The `next` value of the previous page."},
+                        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+                    "responses": {
+                        "200": {"description": "A page", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["reservations", "next"], "properties": {
+                                "reservations": {"type": "array", "items": {"$ref": "#/components/schemas/Reservation"}},
+                                "next": {"type": ["string", "null"]}}}}}},
+                        "422": _error("Bad parameters."), **ERRORS}},
+            },
+            "/reservations/{id}": {"get": {
+                "summary": "One reservation", "operationId": "getReservation", "parameters": [ID_PARAM],
+                "responses": {"200": {"description": "The reservation", **RESERVATION_RESPONSE},
+                              "404": _error("Not a reservation of this connection."), **ERRORS}}},
+            "/reservations/{id}/confirm": {"post": {
+                "summary": "Payment complete: confirm the hold and generate the voucher", "operationId": "confirmReservation",
+                "parameters": [ID_PARAM],
+                "responses": {"200": {"description": "Confirmed", **RESERVATION_RESPONSE},
+                              "404": _error("Not a reservation of this connection."),
+                              "409": _error("The hold expired and the nights are gone, or it was cancelled."), **ERRORS}}},
+            "/reservations/{id}/cancel": {"post": {
+                "summary": "Cancel (only the channel can, R32); nights are released at once", "operationId": "cancelReservation",
+                "parameters": [ID_PARAM],
+                "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": False, "properties": {
+                        "units": {"type": "integer", "minimum": 1, "description": "Cancel only this many units of a multi-unit booking."}}}}}},
+                "responses": {"200": {"description": "Cancelled", **RESERVATION_RESPONSE},
+                              "400": _error("Not JSON."),
+                              "404": _error("Not a reservation of this connection."),
+                              "409": _error("Replaced by a modification."), "422": _error("Bad units."), **ERRORS}}},
+        },
+    }

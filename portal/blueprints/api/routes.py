@@ -1,0 +1,184 @@
+"""JSON API v1: authentication by key, JSON in and out, one service call per endpoint."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+from flask import abort, g, jsonify, request
+
+from portal.blueprints.api import bp
+from portal.blueprints.api.openapi import document
+from portal.extensions import db
+from services import channels, clock, inventory, reservations
+from services.bookings import extras_for, final_price
+from services.errors import DomainError, Invalid
+from services.i18n import _l
+
+MAX_BODY = 64 * 1024
+MAX_NIGHTS = 366
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class BadRequest(DomainError):
+    status = 400
+    code = "invalid_json"
+
+
+@bp.before_request
+def authenticate():
+    """Every endpoint but the document needs `Authorization: Bearer <key>`."""
+    request.max_content_length = MAX_BODY
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        abort(413)
+    if request.endpoint == "api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    key = header[7:].strip() if header[:7].lower() == "bearer " else None
+    conn = channels.authenticate(db.session, key)
+    if conn is None:
+        raise Unauthorized(_l("Missing or wrong API key."))
+    g.connection = conn
+    return None
+
+
+def _json_body(required: bool = True):
+    if not request.get_data(cache=True) and not required:
+        return {}
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest(_l("The body must be JSON (Content-Type: application/json)."))
+    return data
+
+
+def _date_arg(name: str) -> dt.date:
+    value = request.args.get(name)
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        pass
+    raise Invalid({name: _l("Use a date like 2027-05-01.")})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/property")
+def property_():
+    prop = g.connection.prop
+    return jsonify(id=prop.id, name=prop.name, currency=prop.currency, room_categories=[
+        {"id": c.id, "name": c.name, "units": len(c.units), "max_guests": c.max_guests} for c in prop.categories])
+
+
+@bp.get("/availability")
+def availability():
+    prop = g.connection.prop
+    start, end = _date_arg("from"), _date_arg("to")
+    errors = {}
+    if start is None:
+        errors["from"] = _l("This field is required.")
+    if end is None:
+        errors["to"] = _l("This field is required.")
+    elif start is not None and end <= start:
+        errors["to"] = _l("`to` must be after `from` (it is exclusive).")
+    elif start is not None and (end - start).days > MAX_NIGHTS:
+        errors["to"] = _l("At most %(n)s nights.", n=MAX_NIGHTS)
+    if errors:
+        raise Invalid(errors)
+    cats = prop.categories
+    figures = inventory.nights_for(db.session, [c.id for c in cats], start, end) if cats else {}
+    costs = [{"name": x.name, "amount": str(x.amount), "per": x.per, "room_category_id": x.category_id}
+             for x in prop.extra_costs]
+    out = []
+    for c in cats:
+        has_extras = bool(extras_for(prop, c.id, 1, 1))
+        nights = []
+        for day, n in figures[c.id].items():
+            price = None if n.price is None else str(n.price)
+            final = price if not has_extras or n.price is None else str(final_price(prop, c.id, n.price))
+            nights.append({"date": day.isoformat(), "available": n.available, "price": price, "final_price": final,
+                           "min_stay": n.min_stay, "closed": n.closed, "closed_to_arrival": n.closed_to_arrival,
+                           "closed_to_departure": n.closed_to_departure})
+        out.append({"id": c.id, "name": c.name, "nights": nights})
+    return jsonify({
+        "from": start.isoformat(), "to": end.isoformat(), "currency": prop.currency,
+        "final_price_rule": {
+            "description": "The final price shown to guests is the sum of the nightly prices plus every mandatory "
+                           "cost below (per stay, or per night) for each unit booked (R4).",
+            "mandatory_costs": costs,
+        },
+        "room_categories": out,
+    })
+
+
+@bp.post("/reservations")
+def create_reservation():
+    data = reservations.parse(_json_body())
+    booking, created = reservations.create(db.session, g.connection, data)
+    return jsonify(reservations.as_dict(booking)), 201 if created else 200
+
+
+def _cursor_encode(b) -> str:
+    return base64.urlsafe_b64encode(f"{b.updated_at.isoformat()}|{b.id}".encode()).decode()
+
+
+def _cursor_decode(value: str) -> tuple[dt.datetime, int]:
+    try:
+        stamp, _, ident = base64.urlsafe_b64decode(value.encode()).decode().partition("|")
+        when = dt.datetime.fromisoformat(stamp)
+        if when.tzinfo is None:
+            raise ValueError
+        return when, int(ident)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid({"cursor": _l("Use the `next` value of the previous page.")})
+
+
+@bp.get("/reservations")
+def changed_reservations():
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= 200:
+        raise Invalid({"limit": _l("Must be from %(low)s to %(high)s.", low=1, high=200)})
+    if request.args.get("cursor"):
+        since, after_id = _cursor_decode(request.args["cursor"])
+    else:
+        raw = request.args.get("changed_since")
+        since, after_id = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), 0
+        if raw:
+            try:
+                since = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+                if since.tzinfo is None:
+                    raise ValueError
+            except ValueError:
+                raise Invalid({"changed_since": _l("Use a date and time with time zone, like 2027-04-01T12:00:00Z.")})
+    items = reservations.changed_since(db.session, g.connection, since, after_id, int(limit))
+    nxt = _cursor_encode(items[-1]) if len(items) == int(limit) else None
+    return jsonify(reservations=[reservations.as_dict(b) for b in items], next=nxt)
+
+
+@bp.get("/reservations/<int:reservation_id>")
+def get_reservation(reservation_id):
+    return jsonify(reservations.as_dict(reservations.find(db.session, g.connection, reservation_id)))
+
+
+@bp.post("/reservations/<int:reservation_id>/confirm")
+def confirm_reservation(reservation_id):
+    return jsonify(reservations.as_dict(reservations.confirm(db.session, g.connection, reservation_id)))
+
+
+@bp.post("/reservations/<int:reservation_id>/cancel")
+def cancel_reservation(reservation_id):
+    body = _json_body(required=False)
+    if not isinstance(body, dict):
+        raise Invalid({"body": _l("Send a JSON object.")})
+    unknown = sorted(set(body) - {"units"})
+    if unknown:
+        raise Invalid({unknown[0]: _l("Unknown field.")})
+    units = body.get("units")
+    if units is not None and (isinstance(units, bool) or not isinstance(units, int)):
+        raise Invalid({"units": _l("Must be a whole number.")})
+    return jsonify(reservations.as_dict(reservations.cancel(db.session, g.connection, reservation_id, units)))

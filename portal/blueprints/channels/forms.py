@@ -1,0 +1,19 @@
+from flask_babel import lazy_gettext as _
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, URLField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+PAYMENT = [("on_arrival", _("Guest pays on arrival")), ("prepaid", _("Prepaid by the channel (e.g. e-domizil)"))]
+
+
+class ConnectionForm(FlaskForm):
+    hold_minutes = IntegerField(_("Hold time for unpaid orders (minutes)"), default=60,
+                                validators=[DataRequired(message=_("Enter minutes from 1 to 1440.")), NumberRange(min=1, max=1440)])
+    webhook_url = URLField(_("Webhook URL (optional)"), validators=[Optional(), Length(max=500)])
+    payment_mode = SelectField(_("Payment"), choices=PAYMENT)
+
+
+class FeedForm(FlaskForm):
+    category_id = SelectField(_("Room category"), coerce=int)
+    name = StringField(_("Name"), validators=[DataRequired(message=_("Enter a name, e.g. Airbnb.")), Length(max=80)])
+    url = URLField(_("Calendar address (.ics)"), validators=[DataRequired(message=_("Enter the calendar's full http:// or https:// address (.ics).")), Length(max=1000)])

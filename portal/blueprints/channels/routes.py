@@ -1,0 +1,138 @@
+"""Settings - Modules (R30): channel connections and API keys; external calendars; messages."""
+from flask import Response, flash, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.blueprints.channels import bp
+from portal.blueprints.channels.forms import ConnectionForm, FeedForm
+from portal.extensions import db
+from portal.web import apply_errors, hx_redirect, render, tr
+from services import access, channel_bookings, channels, ical
+from services.channels import CHANNEL_LABELS
+from services.errors import Invalid
+from services.models import CHANNELS
+
+
+def _modules(prop, status=200, forms=None, new_key=None):
+    conns = channels.connections(db.session, prop)
+    forms = forms or {}
+    rows = []
+    for name, source in CHANNELS.items():
+        conn = conns.get(source)
+        form = forms.get(source) or ConnectionForm(formdata=None, obj=conn, prefix=source,
+                                                  payment_mode=(conn.payment_mode if conn else
+                                                                "prepaid" if source == "e_domizil" else "on_arrival"))
+        rows.append({"name": name, "source": source, "label": CHANNEL_LABELS[source], "conn": conn, "form": form})
+    return render("channels/modules.html", status=status, prop=prop, rows=rows, new_key=new_key)
+
+
+@bp.route("/p/<slug>/modules")
+@login_required
+def modules(slug):
+    """The channel modules: switch on, key, hold time, webhook, payment mode."""
+    return _modules(access.property_for(db.session, current_user, slug))
+
+
+@bp.post("/p/<slug>/modules/<any(tourist-office, slevomat, booking, e-domizil, api):channel>/on")
+@login_required
+def switch_on(slug, channel):
+    """Switch the module on (or save its settings); a new key is shown once."""
+    prop = access.property_for(db.session, current_user, slug)
+    source = CHANNELS[channel]
+    form = ConnectionForm(prefix=source)
+    if form.validate_on_submit():
+        conn = channels.connections(db.session, prop).get(source)
+        try:
+            if conn is not None and conn.active:
+                channels.update_settings(db.session, current_user, prop, channel, form.hold_minutes.data,
+                                         form.webhook_url.data or "", form.payment_mode.data)
+                flash(_("Settings of %(channel)s saved.", channel=tr(CHANNEL_LABELS[source])), "success")
+                return hx_redirect(url_for("channels.modules", slug=slug))
+            conn, key = channels.switch_on(db.session, current_user, prop, channel, form.hold_minutes.data,
+                                           form.webhook_url.data or "", form.payment_mode.data)
+            return _modules(prop, new_key={"source": source, "key": key, "secret": conn.webhook_secret})
+        except Invalid as e:
+            apply_errors(form, e)
+    return _modules(prop, 422, forms={source: form})
+
+
+@bp.post("/p/<slug>/modules/<any(tourist-office, slevomat, booking, e-domizil, api):channel>/regenerate")
+@login_required
+def regenerate(slug, channel):
+    """A new key; the old one stops working at once."""
+    prop = access.property_for(db.session, current_user, slug)
+    key = channels.regenerate_key(db.session, current_user, prop, channel)
+    conn = channels.get_connection(db.session, prop, channel)
+    return _modules(prop, new_key={"source": conn.channel, "key": key, "secret": conn.webhook_secret})
+
+
+@bp.post("/p/<slug>/modules/<any(tourist-office, slevomat, booking, e-domizil, api):channel>/off")
+@login_required
+def switch_off(slug, channel):
+    prop = access.property_for(db.session, current_user, slug)
+    channels.revoke(db.session, current_user, prop, channel)
+    flash(_("Module switched off: its key no longer works. Existing bookings stay."), "success")
+    return hx_redirect(url_for("channels.modules", slug=slug))
+
+
+def _calendars(prop, form=None, status=200):
+    form = form or FeedForm(formdata=None)
+    form.category_id.choices = [(c.id, c.name) for c in prop.categories]
+    return render("channels/calendars.html", status=status, prop=prop, form=form, feeds=ical.feeds(db.session, prop))
+
+
+@bp.route("/p/<slug>/calendars")
+@login_required
+def calendars(slug):
+    """iCal: export addresses per room category; external calendars imported as blocks."""
+    return _calendars(access.property_for(db.session, current_user, slug))
+
+
+@bp.post("/p/<slug>/calendars")
+@login_required
+def add_feed(slug):
+    prop = access.property_for(db.session, current_user, slug)
+    form = FeedForm()
+    form.category_id.choices = [(c.id, c.name) for c in prop.categories]
+    if form.validate_on_submit():
+        try:
+            ical.add_feed(db.session, current_user, prop, form.category_id.data, form.name.data, form.url.data)
+            flash(_("Calendar added; it will be read within a minute."), "success")
+            return hx_redirect(url_for("channels.calendars", slug=slug))
+        except Invalid as e:
+            apply_errors(form, e)
+    return _calendars(prop, form, 422)
+
+
+@bp.post("/p/<slug>/calendars/<int:feed_id>/sync")
+@login_required
+def sync_feed(slug, feed_id):
+    """'Sync now': queued for the worker, which reads it within a minute."""
+    prop = access.property_for(db.session, current_user, slug)
+    ical.request_sync(db.session, current_user, prop, feed_id)
+    flash(_("Sync requested: the calendar will be read within a minute."), "success")
+    return hx_redirect(url_for("channels.calendars", slug=slug))
+
+
+@bp.post("/p/<slug>/calendars/<int:feed_id>/delete")
+@login_required
+def remove_feed(slug, feed_id):
+    prop = access.property_for(db.session, current_user, slug)
+    ical.remove_feed(db.session, current_user, prop, feed_id)
+    flash(_("Calendar removed; its blocked nights are free again."), "success")
+    return hx_redirect(url_for("channels.calendars", slug=slug))
+
+
+@bp.route("/ical/<token>.ics")
+def export(token):
+    """The secret-URL export of a room category's fully booked nights (no login: the URL is the secret)."""
+    return Response(ical.export(db.session, token), mimetype="text/calendar",
+                    headers={"Cache-Control": "private, max-age=300"})
+
+
+@bp.route("/p/<slug>/messages")
+@login_required
+def messages(slug):
+    """The message log: e-mails about new, confirmed, cancelled and changed bookings."""
+    prop = access.property_for(db.session, current_user, slug)
+    return render("channels/messages.html", prop=prop, items=channel_bookings.messages(db.session, current_user, prop))

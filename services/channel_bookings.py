@@ -1,0 +1,170 @@
+"""The host's side of bookings: the filtered list, and what a host may do with channel bookings.
+
+A host never cancels a channel booking (R32): they request it, and the channel cancels. A
+host may change dates or room category (R33, R34): the original is recorded as modified and
+replaced by a new stay, checked and taken atomically like any booking.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from services import access, audit, clock, inventory, notify
+from services.bookings import get_booking
+from services.errors import Conflict, Invalid
+from services.i18n import _l
+from services.inventory import MAX_RANGE_DAYS
+from services.models import Booking, BookingEvent, MailMessage, Property, RoomCategory, User
+from services.reservations import _breakdown, as_dict
+
+
+@dataclass
+class Filters:
+    source: str = ""
+    status: str = ""  # pending, confirmed, cancelled, expired, modified; "" = all
+    arrival_from: dt.date | None = None
+    arrival_to: dt.date | None = None
+    risk_free: bool | None = None
+    q: str = ""
+    sort: str = "created"  # created (newest first, R35) or arrival
+
+
+@dataclass
+class Page:
+    items: list[Booking]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search(session: Session, actor: User, prop: Property, f: Filters, page: int = 1, per_page: int = 25) -> Page:
+    access.check_property(actor, prop)
+    now = clock.now()
+    where = [Booking.property_id == prop.id]
+    if f.source:
+        where.append(Booking.source == f.source)
+    if f.status == "pending":
+        where.append(sa.and_(Booking.status == "pending", Booking.hold_expires_at > now))
+    elif f.status == "expired":
+        where.append(sa.or_(Booking.status == "expired",
+                            sa.and_(Booking.status == "pending", Booking.hold_expires_at <= now)))
+    elif f.status:
+        where.append(Booking.status == f.status)
+    if f.arrival_from:
+        where.append(Booking.arrival >= f.arrival_from)
+    if f.arrival_to:
+        where.append(Booking.arrival <= f.arrival_to)
+    if f.risk_free is not None:
+        where.append(Booking.risk_free == f.risk_free)
+    if f.q.strip():
+        needle = f"%{f.q.strip().lower()}%"
+        where.append(sa.or_(sa.func.lower(Booking.guest_name).like(needle), sa.func.lower(Booking.voucher).like(needle)))
+    total = session.scalar(sa.select(sa.func.count(Booking.id)).where(*where))
+    order = (Booking.arrival, Booking.id) if f.sort == "arrival" else (Booking.created_at.desc(), Booking.id.desc())
+    page = max(1, page)
+    items = list(session.scalars(
+        sa.select(Booking).where(*where).options(joinedload(Booking.category), joinedload(Booking.connection))
+        .order_by(*order).offset((page - 1) * per_page).limit(per_page)
+    ))
+    return Page(items, total or 0, page, per_page)
+
+
+def events(session: Session, booking: Booking) -> list[BookingEvent]:
+    return list(session.scalars(
+        sa.select(BookingEvent).where(BookingEvent.booking_id == booking.id)
+        .options(joinedload(BookingEvent.actor)).order_by(BookingEvent.at, BookingEvent.id)
+    ))
+
+
+def modify(session: Session, actor: User, prop: Property, booking_id: int, arrival: dt.date, departure: dt.date,
+           category_id: int) -> Booking:
+    """R33/R34: the host changes dates or room category; returns the new stay that replaces the original."""
+    old = get_booking(session, actor, prop, booking_id)
+    if old.connection_id is None:
+        raise Conflict(_l("Own bookings are changed with the booking form."), code="not_channel")
+    if old.status != "confirmed":
+        raise Conflict(_l("Only confirmed bookings can be changed."), code="not_confirmed")
+    errors = {}
+    cat = session.get(RoomCategory, category_id)
+    if cat is None or cat.property_id != prop.id:
+        errors["category_id"] = _l("Choose a room category of this property.")
+    if departure <= arrival:
+        errors["departure"] = _l("The departure must be after the arrival.")
+    elif (departure - arrival).days > MAX_RANGE_DAYS:
+        errors["departure"] = _l("A stay can last at most two years.")
+    if arrival < clock.today(prop.timezone):
+        errors["arrival"] = _l("The arrival cannot be in the past.")
+    if cat is not None and old.units > len(cat.units):
+        errors["category_id"] = _l("This category has only %(n)s units.", n=len(cat.units))
+    if errors:
+        raise Invalid(errors)
+    if (arrival, departure, cat.id) == (old.arrival, old.departure, old.category_id):
+        raise Invalid({"arrival": _l("Nothing changed: choose other dates or another room category.")})
+    now = clock.now()
+    new = Booking(
+        property_id=prop.id, category_id=cat.id, source=old.source, status="confirmed", arrival=arrival,
+        departure=departure, units=old.units, guests=old.guests, guest_name=old.guest_name,
+        guest_email=old.guest_email, guest_phone=old.guest_phone, notes=old.notes,
+        connection_id=old.connection_id, external_id=None, voucher=old.voucher, payment_mode=old.payment_mode,
+        deposit_amount=old.deposit_amount, deposit_due=old.deposit_due, risk_free=old.risk_free,
+        free_cancellation_until=old.free_cancellation_until, replaces_id=old.id,
+        created_by_id=actor.id, created_at=now, updated_at=now,
+    )
+    new.price_breakdown = _breakdown(session, prop, cat, arrival, departure, old.units, None)
+    total = new.price_breakdown["total"]
+    new.total_price = None if total is None else Decimal(total)
+    session.add(new)
+    inventory.release(session, old)
+    try:
+        # The host agreed this with the guest: free units are needed, restrictions are the host's call.
+        inventory.take(session, new, check_offer=False)
+    except Conflict:
+        session.rollback()
+        raise
+    old.status, old.replaced_by_id, old.updated_at = "modified", new.id, now
+    detail = f"{notify.stay_text(old)} {old.category.name} → {notify.stay_text(new)} {cat.name}"
+    notify.event(session, old, "modified", f"replaced by #{new.id}: {detail}", actor)
+    notify.event(session, new, "created", f"change of #{old.id}: {detail}", actor)
+    notify.webhook(session, old.connection, "reservation.modified", {"original": as_dict(old), "replacement": as_dict(new)})
+    notify.mail_host(session, prop, _l("Booking changed: %(guest)s", guest=old.guest_name),
+                     _l("The booking of %(guest)s (voucher %(voucher)s) was changed: %(detail)s. The original order is marked as modified; the new stay is booking #%(id)s.",
+                        guest=old.guest_name, voucher=old.voucher or "-", detail=detail, id=new.id))
+    audit.record(session, actor, prop, "booking_changed", f"#{old.id} → #{new.id}: {detail}")
+    session.commit()
+    return new
+
+
+def request_cancellation(session: Session, actor: User, prop: Property, booking_id: int, note: str = "") -> Booking:
+    """R32: the host cannot cancel a channel booking; the channel gets a request with the voucher."""
+    b = get_booking(session, actor, prop, booking_id)
+    if b.connection_id is None:
+        raise Conflict(_l("Own bookings are cancelled directly."), code="not_channel")
+    if b.status not in ("confirmed", "pending"):
+        raise Conflict(_l("This booking is no longer active."), code="not_active")
+    if len(note) > 1000:
+        raise Invalid({"note": _l("At most %(n)s characters.", n=1000)})
+    now = clock.now()
+    b.cancel_requested_at, b.updated_at = now, now
+    notify.event(session, b, "cancellation_requested", note.strip(), actor)
+    notify.webhook(session, b.connection, "reservation.cancellation_requested",
+                   {"reservation": as_dict(b), "voucher": b.voucher, "note": note.strip()})
+    audit.record(session, actor, prop, "cancellation_requested", f"#{b.id} {b.guest_name}, voucher {b.voucher or '-'}")
+    session.commit()
+    return b
+
+
+def messages(session: Session, actor: User, prop: Property, limit: int = 100) -> list[MailMessage]:
+    """The message log: e-mails to the host, sent or kept when no mail server is configured."""
+    access.check_property(actor, prop)
+    return list(session.scalars(
+        sa.select(MailMessage).where(MailMessage.property_id == prop.id)
+        .order_by(MailMessage.created_at.desc(), MailMessage.id.desc()).limit(limit)
+    ))

@@ -1,0 +1,147 @@
+"""Channel modules (R30): switching a channel on for a property, its API key, its settings.
+
+A key looks like `hp_<prefix>_<secret>`. Only the prefix (to find the connection) and a
+SHA-256 of the whole key are stored; the key itself is shown once. The secret part has
+256 bits of entropy, so a fast hash is enough (no password stretching needed).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services import access, audit, clock
+from services.errors import Invalid, NotFound
+from services.i18n import _l
+from services.models import CHANNELS, PAYMENT_MODES, ChannelConnection, Property, User
+
+CHANNEL_LABELS = {
+    "tourist_office": _l("Tourist-office booking site"),
+    "slevomat": _l("Slevomat (deal site, vouchers)"),
+    "booking": _l("Booking.com"),
+    "e_domizil": _l("e-domizil"),
+    "api": _l("Other API client"),
+}
+KEY_RE = re.compile(r"^hp_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{20,})$")
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key(conn: ChannelConnection) -> str:
+    prefix = secrets.token_hex(6)
+    key = f"hp_{prefix}_{secrets.token_urlsafe(32)}"
+    conn.key_prefix, conn.key_hash = prefix, _hash(key)
+    return key
+
+
+def channel_source(name: str) -> str:
+    """'tourist-office' (CLI/API spelling) or 'tourist_office' -> the booking source."""
+    if name in CHANNELS:
+        return CHANNELS[name]
+    if name in CHANNELS.values():
+        return name
+    raise Invalid({"channel": _l("Unknown channel. Use one of: %(names)s", names=", ".join(CHANNELS))})
+
+
+def connections(session: Session, prop: Property) -> dict[str, ChannelConnection]:
+    rows = session.scalars(sa.select(ChannelConnection).where(ChannelConnection.property_id == prop.id))
+    return {c.channel: c for c in rows}
+
+
+def get_connection(session: Session, prop: Property, channel: str) -> ChannelConnection:
+    conn = session.scalar(sa.select(ChannelConnection).where(
+        ChannelConnection.property_id == prop.id, ChannelConnection.channel == channel_source(channel)))
+    if conn is None:
+        raise NotFound(_l("This channel is not switched on."))
+    return conn
+
+
+def _validate_settings(hold_minutes, webhook_url: str, payment_mode: str) -> tuple[int, str, str]:
+    errors = {}
+    try:
+        hold = int(hold_minutes)
+        if not 1 <= hold <= 1440:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["hold_minutes"] = _l("Enter minutes from 1 to 1440.")
+        hold = 60
+    url = (webhook_url or "").strip()
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
+            errors["webhook_url"] = _l("Enter a full http:// or https:// address, or leave it empty.")
+    if payment_mode not in PAYMENT_MODES:
+        errors["payment_mode"] = _l("Choose how the guest pays.")
+    if errors:
+        raise Invalid(errors)
+    return hold, url, payment_mode
+
+
+def switch_on(session: Session, actor: User | None, prop: Property, channel: str, hold_minutes=60,
+              webhook_url: str = "", payment_mode: str | None = None) -> tuple[ChannelConnection, str]:
+    """Switch a channel module on (or on again): returns the connection and its new key, shown once."""
+    if actor is not None:
+        access.check_property(actor, prop)
+    source = channel_source(channel)
+    if payment_mode is None:
+        payment_mode = "prepaid" if source == "e_domizil" else "on_arrival"  # R22
+    hold, url, mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
+    now = clock.now()
+    conn = session.scalar(sa.select(ChannelConnection).where(
+        ChannelConnection.property_id == prop.id, ChannelConnection.channel == source))
+    if conn is None:
+        conn = ChannelConnection(property_id=prop.id, channel=source, created_at=now)
+        session.add(conn)
+    conn.active, conn.hold_minutes, conn.webhook_url, conn.payment_mode, conn.updated_at = True, hold, url, mode, now
+    key = _new_key(conn)
+    audit.record(session, actor, prop, "channel_on", source)
+    session.commit()
+    return conn, key
+
+
+def regenerate_key(session: Session, actor: User, prop: Property, channel: str) -> str:
+    access.check_property(actor, prop)
+    conn = get_connection(session, prop, channel)
+    key = _new_key(conn)
+    conn.active, conn.updated_at = True, clock.now()
+    audit.record(session, actor, prop, "channel_key_regenerated", conn.channel)
+    session.commit()
+    return key
+
+
+def revoke(session: Session, actor: User, prop: Property, channel: str) -> None:
+    """Switch the module off: the key stops working at once; bookings stay."""
+    access.check_property(actor, prop)
+    conn = get_connection(session, prop, channel)
+    conn.active, conn.key_prefix, conn.key_hash, conn.updated_at = False, None, "", clock.now()
+    audit.record(session, actor, prop, "channel_off", conn.channel)
+    session.commit()
+
+
+def update_settings(session: Session, actor: User, prop: Property, channel: str, hold_minutes, webhook_url: str,
+                    payment_mode: str) -> ChannelConnection:
+    access.check_property(actor, prop)
+    conn = get_connection(session, prop, channel)
+    conn.hold_minutes, conn.webhook_url, conn.payment_mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
+    conn.updated_at = clock.now()
+    audit.record(session, actor, prop, "channel_settings", f"{conn.channel}: {conn.hold_minutes} min, {conn.payment_mode}")
+    session.commit()
+    return conn
+
+
+def authenticate(session: Session, key: str | None) -> ChannelConnection | None:
+    """The active connection this API key belongs to, or None."""
+    m = KEY_RE.match(key or "")
+    if not m:
+        return None
+    conn = session.scalar(sa.select(ChannelConnection).where(ChannelConnection.key_prefix == m.group(1)))
+    if conn is None or not conn.active or not hmac.compare_digest(conn.key_hash, _hash(key)):
+        return None
+    return conn

@@ -1,0 +1,53 @@
+"""Outgoing messages, written in the same transaction as the change they report.
+
+Webhooks go to the connection's URL as OutboxEvent rows; e-mails to the host as
+MailMessage rows. `services.outbox` delivers both; a request never waits on another server.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy.orm import Session
+
+from services import clock
+from services.i18n import Message, render
+from services.models import Booking, BookingEvent, ChannelConnection, MailMessage, OutboxEvent, Property, User
+
+
+def event(session: Session, booking: Booking, kind: str, detail: str = "", actor: User | None = None) -> None:
+    """A line in the booking's own history."""
+    session.add(BookingEvent(booking_id=booking.id, at=clock.now(), kind=kind, detail=detail,
+                             actor_id=actor.id if actor else None))
+
+
+def webhook(session: Session, conn: ChannelConnection | None, name: str, data: dict) -> OutboxEvent | None:
+    """Queue a webhook for the connection (if it has a URL). The body is fixed now: what is signed is what is sent."""
+    if conn is None or not conn.webhook_url or not conn.active:
+        return None
+    now = clock.now()
+    row = OutboxEvent(connection_id=conn.id, event=name, body="", created_at=now, next_attempt_at=now)
+    session.add(row)
+    session.flush()
+    row.body = json.dumps({"id": row.id, "event": name, "created_at": now.isoformat(), "data": data},
+                          separators=(",", ":"), sort_keys=True, default=str)
+    return row
+
+
+def mail_host(session: Session, prop: Property, subject: Message, body: Message) -> MailMessage:
+    owner = prop.owner
+    locale = owner.locale if owner else "de"
+    now = clock.now()
+    msg = MailMessage(property_id=prop.id, recipient=prop.email or owner.email, subject=render(subject, locale)[:200],
+                      body=render(body, locale), created_at=now, next_attempt_at=now)
+    session.add(msg)
+    return msg
+
+
+def stay_text(b: Booking) -> str:
+    return f"{b.arrival:%d.%m.%Y}–{b.departure:%d.%m.%Y}"
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1 min, 2, 4 ... capped at 6 hours between tries."""
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
