@@ -47,7 +47,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     @login.user_loader
     def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
+        # A deactivated account loses its open sessions too, not only the next login.
+        return user if user is not None and user.active else None
 
     @login.unauthorized_handler
     def unauthorized():
@@ -80,8 +82,10 @@ def create_app(config: dict | None = None) -> Flask:
         now = clock.now().timestamp()
         seen = session.get("seen", now)
         if now - seen > app.config["SESSION_TIMEOUT"].total_seconds():
+            locale = select_locale()  # the message and the login page stay in the user's language
             logout_user()
             session.clear()
+            session["locale"] = locale
             flash(gettext("Your session ended after 30 minutes without activity. Please log in again."), "info")
             return unauthorized()
         session["seen"] = now

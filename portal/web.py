@@ -9,6 +9,7 @@ from flask import abort, make_response, render_template, url_for
 from flask_babel import format_decimal, gettext
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
+from wtforms import DecimalField
 
 from services.errors import Invalid
 from services.i18n import Message, _l
@@ -60,11 +61,23 @@ def hx_redirect(url: str):
     return resp
 
 
+class LocalDecimalField(DecimalField):
+    """A DecimalField that also takes a decimal comma: German and Czech hosts type "99,50"."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and isinstance(valuelist[0], str) and "," in valuelist[0] and "." not in valuelist[0]:
+            valuelist = [valuelist[0].replace(",", ".", 1)] + list(valuelist[1:])
+        super().process_formdata(valuelist)
+
+
 def parse_date(value: str | None) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    # The first and last representable days have no day before / after them (a night ends
+    # the next day): treat them like any other impossible date instead of overflowing.
+    return day if day is None or dt.date.min < day < dt.date.max else None
 
 
 def parse_month(value: str | None, default: dt.date) -> dt.date:
@@ -72,9 +85,12 @@ def parse_month(value: str | None, default: dt.date) -> dt.date:
         return default.replace(day=1)
     try:
         y, m = value.split("-")
-        return dt.date(int(y), int(m), 1)
+        month = dt.date(int(y), int(m), 1)
     except ValueError:
         abort(404)
+    if not dt.MINYEAR < month.year < dt.MAXYEAR:
+        abort(404)  # no month before or after it to link to (OverflowError otherwise)
+    return month
 
 
 ACTIONS = {

@@ -197,7 +197,8 @@ def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amo
         value = Decimal(0)
     if per not in ("stay", "night"):
         errors["per"] = _l("Choose per stay or per night.")
-    cat_id = int(category_id) if category_id not in (None, "", "0") else None
+    # 0 is the form's "all room categories" (SelectField coerce=int), like None and "".
+    cat_id = int(category_id) if category_id not in (None, "", "0", 0) else None
     if cat_id is not None and cat_id not in {c.id for c in prop.categories}:
         errors["category_id"] = _l("Choose a room category of this property.")
     if errors:

@@ -133,6 +133,8 @@ def bulk_edit(
         errors["price"] = _l("Set at least one value to change.")
     if errors:
         raise Invalid(errors)
+    if end >= dt.date.max:  # no day after it to end the range (OverflowError otherwise)
+        raise Invalid({"end": _l("A range can span at most two years.")})
     _check_dates(start, end + dt.timedelta(days=1), clock.today(prop.timezone))
     unit_counts = dict(session.execute(
         sa.select(Unit.category_id, sa.func.count(Unit.id))

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
 
@@ -16,4 +16,5 @@ class PasswordForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_("Language"), choices=[("de", "Deutsch"), ("en", "English"), ("cs", "Čeština")])
+    locale = SelectField(_("Language"), choices=[SelectChoice("de", "Deutsch"), SelectChoice("en", "English"),
+                                                     SelectChoice("cs", "Čeština")])

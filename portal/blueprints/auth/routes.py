@@ -2,6 +2,7 @@
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from htmx_flask import request
@@ -15,8 +16,10 @@ from services.errors import Invalid
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never an open redirect to another site.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Only local paths: never an open redirect to another site. Browsers read "/\\evil.example"
+    # as "//evil.example", and drop tabs and newlines, so neither may pass either.
+    if (target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc
+            and "\\" not in target and not any(ord(c) < 32 or ord(c) == 127 for c in target)):
         return target
     return url_for("main.home")
 
@@ -41,8 +44,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    locale = str(get_locale())  # the message and the login page stay in the user's language
     logout_user()
     session.clear()
+    session["locale"] = locale
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
 

@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from services.properties import EMAIL
 
 
 class OwnBookingForm(FlaskForm):
@@ -9,10 +11,14 @@ class OwnBookingForm(FlaskForm):
     unit_id = SelectField(_("Unit"), coerce=int)
     arrival = DateField(_("Arrival"), validators=[DataRequired(message=_("Enter a date."))])
     departure = DateField(_("Departure"), validators=[DataRequired(message=_("Enter a date."))])
-    units = IntegerField(_("Units"), default=1, validators=[DataRequired(message=_("Enter a number.")), NumberRange(min=1)])
-    guests = IntegerField(_("Guests"), default=2, validators=[DataRequired(message=_("Enter a number.")), NumberRange(min=1)])
+    # InputRequired, not DataRequired: "0" is input (too small), not a missing number.
+    units = IntegerField(_("Units"), default=1, validators=[InputRequired(message=_("Enter a number.")), NumberRange(min=1)])
+    guests = IntegerField(_("Guests"), default=2, validators=[InputRequired(message=_("Enter a number.")), NumberRange(min=1)])
     guest_name = StringField(_("Guest name"), validators=[DataRequired(message=_("Enter the guest's name.")), Length(max=120)])
-    guest_email = EmailField(_("E-mail"), validators=[Optional(), Email(message=_("Enter a valid e-mail address.")), Length(max=254)])
+    guest_email = EmailField(_("E-mail"), validators=[
+        # Regexp, not wtforms' Email(): that one needs the email_validator package, which the
+        # portal does not install (every booking with an e-mail address was a 500).
+        Optional(), Regexp(EMAIL, message=_("Enter a valid e-mail address.")), Length(max=254)])
     guest_phone = StringField(_("Phone"), validators=[Optional(), Length(max=40)])
     notes = TextAreaField(_("Notes"), validators=[Optional(), Length(max=2000)])
 

@@ -1,11 +1,16 @@
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, SelectMultipleField
+from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-WEEKDAYS = [(0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _("Fri")), (5, _("Sat")), (6, _("Sun"))]
-KEEP_SET_CLEAR = [("", _("keep")), ("1", _("yes")), ("0", _("no"))]
+from portal.web import LocalDecimalField as DecimalField
+
+# SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (a DeprecationWarning on every
+# form built) and 3.4 removes them.
+WEEKDAYS = [SelectChoice(i, label) for i, label in enumerate(
+    [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")])]
+KEEP_SET_CLEAR = [SelectChoice("", _("keep")), SelectChoice("1", _("yes")), SelectChoice("0", _("no"))]
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -30,6 +35,7 @@ class BulkForm(FlaskForm):
     price = DecimalField(_("Price per night"), places=2, validators=[Optional(), NumberRange(min=0)])
     quota = IntegerField(_("Quota"), validators=[Optional(), NumberRange(min=0)])
     min_stay = IntegerField(_("Minimum stay"), validators=[Optional(), NumberRange(min=1, max=365)])
-    closed = SelectField(_("Open / closed"), choices=[("", _("keep")), ("0", _("open")), ("1", _("close"))])
+    closed = SelectField(_("Open / closed"), choices=[SelectChoice("", _("keep")), SelectChoice("0", _("open")),
+                                                         SelectChoice("1", _("close"))])
     closed_to_arrival = SelectField(_("No arrival"), choices=KEEP_SET_CLEAR)
     closed_to_departure = SelectField(_("No departure"), choices=KEEP_SET_CLEAR)

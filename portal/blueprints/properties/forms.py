@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, EmailField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import EmailField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from portal.web import LocalDecimalField as DecimalField
 
 
 class PropertyForm(FlaskForm):
@@ -16,12 +18,12 @@ class PropertyForm(FlaskForm):
 
 class CategoryForm(FlaskForm):
     name = StringField(_("Name"), validators=[DataRequired(message=_("Enter a name, e.g. Double room.")), Length(max=80)])
-    max_guests = IntegerField(_("Max. guests"), default=2, validators=[DataRequired(message=_("Enter a number.")), NumberRange(min=1, max=30)])
+    max_guests = IntegerField(_("Max. guests"), default=2, validators=[InputRequired(message=_("Enter a number.")), NumberRange(min=1, max=30)])
     unit_names = TextAreaField(_("Units (one per line or comma)"), validators=[DataRequired(message=_("Name at least one unit, e.g. Room 12."))])
 
 
 class ExtraCostForm(FlaskForm):
     name = StringField(_("Name"), validators=[DataRequired(message=_("Enter a name, e.g. Final cleaning.")), Length(max=80)])
-    amount = DecimalField(_("Amount"), places=2, validators=[DataRequired(message=_("Enter an amount.")), NumberRange(min=0)])
-    per = SelectField(_("Charged"), choices=[("stay", _("per stay")), ("night", _("per night"))])
+    amount = DecimalField(_("Amount"), places=2, validators=[InputRequired(message=_("Enter an amount.")), NumberRange(min=0)])
+    per = SelectField(_("Charged"), choices=[SelectChoice("stay", _("per stay")), SelectChoice("night", _("per night"))])
     category_id = SelectField(_("For"), coerce=int)

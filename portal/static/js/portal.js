@@ -97,6 +97,15 @@
   };
   scrollToToday();
 
+  // The bulk form lives outside #plan, so its URL still names the month the page was loaded
+  // with; send the month on screen, or the refreshed plan jumps back to that first month.
+  body.addEventListener("htmx:configRequest", function (e) {
+    var plan = document.getElementById("plan");
+    if (plan && plan.dataset.month && e.detail.elt.closest && e.detail.elt.closest("#bulk")) {
+      e.detail.path = e.detail.path.replace(/([?&]month=)[^&#]*/, "$1" + plan.dataset.month);
+    }
+  });
+
   // A new plan (month change, bulk edit) forgets a half-made selection.
   body.addEventListener("htmx:afterSettle", function (e) {
     if (document.getElementById("plan") && e.detail.elt && (e.detail.elt.id === "plan" || e.detail.elt.querySelector && e.detail.elt.querySelector("#plan"))) {

@@ -1,0 +1,199 @@
+"""API throughput under gunicorn with PostgreSQL: POST /reservations and GET /availability,
+each as a ratio to a trivial endpoint (/healthz) of the same app in the same run.
+
+    .venv/bin/python bench/api_bench.py [--seconds 10] [--runs 3] [--workers 4]
+
+Needs PostgreSQL (DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/bench_api,
+created if missing and rebuilt from the migrations) and wrk (apt-get install wrk). Load goes
+only to 127.0.0.1. Prints a Markdown table and writes bench/results/api-latest.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_api"
+
+POST_LUA = r"""
+local counter = 0
+local thread_id = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  math.randomseed(os.time() + id * 7919)
+end
+request = function()
+  counter = counter + 1
+  local offset = math.random(1, 330)
+  local arrival = os.date("!%Y-%m-%d", os.time() + offset * 86400)
+  local departure = os.date("!%Y-%m-%d", os.time() + (offset + 2) * 86400)
+  local category = CATEGORIES[math.random(1, #CATEGORIES)]
+  local body = string.format(
+    '{"external_id":"bench-%d-%d-%d","room_category_id":%d,"arrival":"%s","departure":"%s","guest":{"name":"Bench Guest"},"status":"pending"}',
+    id, counter, math.random(1, 1000000000), category, arrival, departure)
+  return wrk.format("POST", "/api/v1/reservations", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer KEY"}, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("STATUS non2xx=%d\n", summary.errors.status))
+end
+"""
+
+HEADER_LUA = r"""
+wrk.headers["Authorization"] = "Bearer KEY"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0].replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(url: str) -> tuple[str, list[int]]:
+    """Rebuild the schema, create a 30-unit property with a year of rates, return (key, category ids)."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.extensions import db
+    from services import channels, clock
+    from services.models import NightRate, Property, RoomCategory, Unit
+    from services.properties import create_user, ensure_office
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+        upgrade()
+        s = db.session
+        office = ensure_office(s, "Bench office")
+        host = create_user(s, "bench@example.com", "Bench Host", "bench-password", "host")
+        now = clock.now()
+        prop = Property(slug="bench", name="Bench", owner_id=host.id, office_id=office.id,
+                        contract_active_since=now, created_at=now)
+        s.add(prop)
+        s.flush()
+        today = clock.today(prop.timezone)
+        cat_ids = []
+        for c in range(5):
+            cat = RoomCategory(property_id=prop.id, name=f"Category {c}", max_guests=2, position=c)
+            s.add(cat)
+            s.flush()
+            cat_ids.append(cat.id)
+            s.add_all(Unit(category_id=cat.id, name=f"Room {c}{i}", position=i) for i in range(6))
+            s.execute(NightRate.__table__.insert(), [
+                {"category_id": cat.id, "night": today + dt.timedelta(days=i), "quota": 6, "price": Decimal("90.00"),
+                 "min_stay": 1, "closed": False, "closed_to_arrival": False, "closed_to_departure": False}
+                for i in range(366)])
+        s.commit()
+        _, key = channels.switch_on(s, None, prop, "api", hold_minutes=1)
+        db.engine.dispose()
+    return key, cat_ids
+
+
+def wrk(url: str, seconds: int, script: str | None, connections: int = 16) -> tuple[float, str]:
+    cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rps, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=4)
+    args = ap.parse_args()
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    if not url.startswith("postgresql"):
+        sys.exit("This benchmark runs on PostgreSQL: set DATABASE_URL=postgresql+psycopg://...")
+    ensure_database(url)
+    key, cat_ids = prepare(url)
+    tmp = Path(tempfile.mkdtemp(prefix="api-bench-"))
+    (tmp / "post.lua").write_text(POST_LUA.replace("KEY", key).replace(
+        "CATEGORIES[", "({" + ",".join(map(str, cat_ids)) + "})["))
+    (tmp / "get.lua").write_text(HEADER_LUA.replace("KEY", key))
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "API_RATE_LIMIT": "100000000/minute", "SECRET_KEY": "bench"}
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "portal:create_app()"], cwd=ROOT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        today = dt.date.today()
+        targets = {
+            "GET /healthz (trivial)": (base + "/healthz", None),
+            "GET /api/v1/availability (31 nights, 5 categories)":
+                (f"{base}/api/v1/availability?from={today + dt.timedelta(days=1)}&to={today + dt.timedelta(days=32)}", str(tmp / "get.lua")),
+            "POST /api/v1/reservations (holds)": (base + "/api/v1/reservations", str(tmp / "post.lua")),
+        }
+        for target, script in targets.values():
+            wrk(target, 2, script)  # warm-up
+        results: dict[str, list[float]] = {name: [] for name in targets}
+        notes = ""
+        for _ in range(args.runs):
+            for name, (target, script) in targets.items():
+                rps, out = wrk(target, args.seconds, script)
+                results[name].append(rps)
+                if "POST" in name:
+                    notes = out.split("STATUS", 1)[-1].strip() if "STATUS" in out else ""
+    finally:
+        server.terminate()
+        server.wait(10)
+    base_rps = statistics.median(results["GET /healthz (trivial)"])
+    lines = [
+        f"API throughput, gunicorn {args.workers} workers, PostgreSQL, wrk 2 threads x 16 connections, "
+        f"{args.runs} runs x {args.seconds} s; {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{dt.date.today().isoformat()}",
+        "",
+        "| endpoint | median req/s | runs | ratio to trivial | goal |",
+        "|---|---:|---|---:|---|",
+    ]
+    for name, values in results.items():
+        ratio = statistics.median(values) / base_rps
+        goal = "≥ 0.5 " + ("✅" if ratio >= 0.5 else "❌") if "availability" in name else ""
+        lines.append(f"| {name} | {statistics.median(values):.0f} | {', '.join(f'{v:.0f}' for v in values)} | {ratio:.2f} | {goal} |")
+    lines += ["", f"POST outcomes in the last run (holds for random dates; 409 when nights are gone): {notes}"]
+    text = "\n".join(lines)
+    print(text)
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / "api-latest.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Tenant isolation, route by route: every (actor x route x method) of the portal.
+
+Actors: anonymous; host A and host B (own properties A and B, office 1, contracts active);
+host C (owns property C of office 1, contract NOT active); staff of office 1 (may act on A,
+B and C); staff of office 2 (on none of them); an admin (on all).
+
+Each cell expects one of:
+  login     - anonymous: a redirect to /login (htmx: 401 + HX-Redirect, tested separately);
+  allowed   - 2xx/3xx (the payloads are valid, so no 422 either), never 403/404/500;
+  forbidden - 403 or 404 (staff-only routes: exactly 403 for hosts).
+Whoever is outside a tenant never gets that tenant's data in a body, whatever the status;
+a refused POST changes nothing in the database; no GET writes anything.
+
+`test_every_route_is_in_the_matrix` fails when a route is added without a row here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.factories import PASSWORD
+from tests.web.conftest import HTMX, TODAY, assert_no_trace, login, snapshot
+
+ACTORS = ["anonymous", "host_a", "host_b", "host_c", "staff1", "staff2", "admin"]
+HOSTS = {"host_a", "host_b", "host_c"}
+# Who may open and change each property.
+ENTITLED = {
+    "A": {"host_a", "staff1", "admin"},
+    "B": {"host_b", "staff1", "admin"},
+    "C": {"staff1", "admin"},  # host C: contract not active yet
+}
+# Who may see a tenant's data at all (host C owns C, even if refused for now).
+INSIDERS = {"A": ENTITLED["A"], "B": ENTITLED["B"], "C": ENTITLED["C"] | {"host_c"}}
+
+DAY = (TODAY + dt.timedelta(days=10)).isoformat()
+
+LOGIN, ALLOWED, FORBIDDEN = "login", "allowed", "forbidden"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    rule: str  # the url rule, exactly as in app.url_map
+    method: str
+    url: Callable  # (world, property) -> path
+    data: Callable | None = None  # (world, property) -> form data
+    access: str = "property"  # public | login | staff | property | staff_property
+    target: str = "A"  # the tenant at stake
+    staff_ok: frozenset = field(default_factory=lambda: frozenset({"staff1", "staff2", "admin"}))
+
+    def __str__(self):
+        return self.name
+
+
+def _booking_form(w, p, **over):
+    data = {"category_id": p.cat_id, "unit_id": 0, "arrival": (TODAY + dt.timedelta(days=20)).isoformat(),
+            "departure": (TODAY + dt.timedelta(days=22)).isoformat(), "units": 1, "guests": 1,
+            "guest_name": "Neu Gast", "guest_email": "", "guest_phone": "", "notes": ""}
+    data.update(over)
+    return data
+
+
+def _edit_form(w, p):
+    return _booking_form(w, p, arrival=p.own_arrival.isoformat(), departure=p.own_departure.isoformat(),
+                         guest_name=p.own_guest, notes="late arrival")
+
+
+CASES = [
+    # Public: the login page, logging in and out, the language switch.
+    Case("login-get", "/login", "GET", lambda w, p: "/login", access="public"),
+    Case("login-post", "/login", "POST", lambda w, p: "/login",
+         lambda w, p: {"email": w.host_b.email, "password": PASSWORD}, access="public"),
+    Case("logout", "/logout", "POST", lambda w, p: "/logout", lambda w, p: {}, access="public"),
+    Case("language", "/language", "POST", lambda w, p: "/language",
+         lambda w, p: {"lang-locale": "en", "next": "/"}, access="public"),
+    # Any logged-in user.
+    Case("ping", "/ping", "POST", lambda w, p: "/ping", lambda w, p: {}, access="login"),
+    Case("account-get", "/account", "GET", lambda w, p: "/account", access="login"),
+    Case("account-post", "/account", "POST", lambda w, p: "/account",
+         lambda w, p: {"pw-current": PASSWORD, "pw-new": "another-secret-1", "pw-repeat": "another-secret-1"},
+         access="login"),
+    Case("home", "/", "GET", lambda w, p: "/", access="login"),
+    # One property's pages and actions.
+    Case("calendar", "/p/<slug>/calendar", "GET", lambda w, p: f"/p/{p.slug}/calendar"),
+    Case("night-get", "/p/<slug>/calendar/night/<int:cat_id>/<night>", "GET",
+         lambda w, p: f"/p/{p.slug}/calendar/night/{p.cat_id}/{DAY}"),
+    Case("night-post", "/p/<slug>/calendar/night/<int:cat_id>/<night>", "POST",
+         lambda w, p: f"/p/{p.slug}/calendar/night/{p.cat_id}/{DAY}",
+         lambda w, p: {"price": "99.00", "quota": "2", "min_stay": "1"}),
+    Case("bulk-get", "/p/<slug>/calendar/bulk", "GET", lambda w, p: f"/p/{p.slug}/calendar/bulk"),
+    Case("bulk-post", "/p/<slug>/calendar/bulk", "POST", lambda w, p: f"/p/{p.slug}/calendar/bulk",
+         lambda w, p: {"categories": [p.cat_id], "start": (TODAY + dt.timedelta(days=1)).isoformat(),
+                       "end": (TODAY + dt.timedelta(days=7)).isoformat(), "weekdays": list(range(7)),
+                       "price": "77.00", "closed": "", "closed_to_arrival": "", "closed_to_departure": ""}),
+    Case("bookings", "/p/<slug>/bookings", "GET", lambda w, p: f"/p/{p.slug}/bookings"),
+    Case("booking-new-get", "/p/<slug>/bookings/new", "GET", lambda w, p: f"/p/{p.slug}/bookings/new"),
+    Case("booking-new-post", "/p/<slug>/bookings/new", "POST", lambda w, p: f"/p/{p.slug}/bookings/new", _booking_form),
+    Case("booking-detail", "/p/<slug>/bookings/<int:booking_id>", "GET",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}"),
+    Case("booking-detail-online", "/p/<slug>/bookings/<int:booking_id>", "GET",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}"),
+    Case("booking-edit-get", "/p/<slug>/bookings/<int:booking_id>/edit", "GET",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/edit"),
+    Case("booking-edit-post", "/p/<slug>/bookings/<int:booking_id>/edit", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/edit", _edit_form),
+    Case("booking-cancel", "/p/<slug>/bookings/<int:booking_id>/cancel", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/cancel", lambda w, p: {}),
+    Case("settings-get", "/p/<slug>/settings", "GET", lambda w, p: f"/p/{p.slug}/settings"),
+    Case("settings-post", "/p/<slug>/settings", "POST", lambda w, p: f"/p/{p.slug}/settings",
+         lambda w, p: {"p-name": p.name, "p-city": "Neustadt", "p-country": "DE", "p-phone": "+49 1"}),
+    Case("category-add", "/p/<slug>/categories", "POST", lambda w, p: f"/p/{p.slug}/categories",
+         lambda w, p: {"c-name": "Suite", "c-max_guests": "2", "c-unit_names": "Suite 1, Suite 2"}),
+    Case("cost-add", "/p/<slug>/costs", "POST", lambda w, p: f"/p/{p.slug}/costs",
+         lambda w, p: {"x-name": "Bettwaesche", "x-amount": "12.50", "x-per": "stay", "x-category_id": "0"}),
+    Case("cost-remove", "/p/<slug>/costs/<int:cost_id>/delete", "POST",
+         lambda w, p: f"/p/{p.slug}/costs/{p.cost_id}/delete", lambda w, p: {}),
+    Case("history", "/p/<slug>/history", "GET", lambda w, p: f"/p/{p.slug}/history"),
+    # The tourist office's workspace.
+    Case("office", "/office", "GET", lambda w, p: "/office", access="staff"),
+    Case("office-create-host", "/office/hosts", "POST", lambda w, p: "/office/hosts",
+         lambda w, p: {"host_name": "Nora Neu", "email": "nora@example.com", "property_name": "Haus Neu",
+                       "slug": "haus-neu"},
+         # An admin belongs to no office, so has none to register a host with.
+         access="staff", staff_ok=frozenset({"staff1", "staff2"})),
+    Case("contract-end", "/office/p/<slug>/contract/<any(activate, end):action>", "POST",
+         lambda w, p: f"/office/p/{p.slug}/contract/end", lambda w, p: {}, access="staff_property"),
+    Case("contract-activate", "/office/p/<slug>/contract/<any(activate, end):action>", "POST",
+         lambda w, p: f"/office/p/{p.slug}/contract/activate", lambda w, p: {}, access="staff_property", target="C"),
+]
+
+PROPERTY_CASES = [c for c in CASES if c.access == "property"]
+
+
+def expected(case: Case, actor: str) -> str:
+    if case.access == "public":
+        return ALLOWED
+    if actor == "anonymous":
+        return LOGIN
+    if case.access == "login":
+        return ALLOWED
+    if case.access == "staff":
+        return ALLOWED if actor in case.staff_ok else FORBIDDEN
+    if case.access == "staff_property":
+        return ALLOWED if actor in ENTITLED[case.target] and actor not in HOSTS else FORBIDDEN
+    return ALLOWED if actor in ENTITLED[case.target] else FORBIDDEN
+
+
+def _request(client, case: Case, w, p, headers=None):
+    if case.method == "GET":
+        return client.get(case.url(w, p), headers=headers)
+    return client.post(case.url(w, p), data=case.data(w, p), headers=headers)
+
+
+def _assert_no_leak(body: str, w, actor: str) -> None:
+    for key, p in w.props.items():
+        if actor in INSIDERS[key]:
+            continue
+        for marker in p.markers:
+            assert marker not in body, f"{actor} got data of property {key}: {marker!r}"
+
+
+def test_every_route_is_in_the_matrix(app):
+    """A new route must get a row in CASES (and so an expectation for every actor)."""
+    in_app = {(r.rule, m) for r in app.url_map.iter_rules() if r.endpoint != "static"
+              for m in r.methods - {"HEAD", "OPTIONS"}}
+    in_matrix = {(c.rule, c.method) for c in CASES}
+    assert in_app - in_matrix == set(), "routes missing from the access matrix"
+    assert in_matrix - in_app == set(), "the matrix lists routes the app does not have"
+
+
+def test_the_matrix_covers_every_kind_of_outcome():
+    outcomes = {expected(c, a) for c in CASES for a in ACTORS}
+    assert outcomes == {LOGIN, ALLOWED, FORBIDDEN}
+    assert all(expected(c, "staff2") == FORBIDDEN for c in PROPERTY_CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("actor", ACTORS)
+def test_access(app, client, world, actor, case):
+    account = None if actor == "anonymous" else world.users[actor]
+    login(client, account)
+    p = world.props[case.target]
+    before = snapshot(app)
+
+    resp = _request(client, case, world, p)
+    body = resp.get_data(as_text=True)
+    outcome = expected(case, actor)
+
+    assert resp.status_code < 500, body[:1000]
+    assert_no_trace(body)
+    _assert_no_leak(body, world, actor)
+    if outcome == LOGIN:
+        assert resp.status_code == 302, resp.status_code
+        assert urlsplit(resp.headers["Location"]).path == "/login"
+    elif outcome == FORBIDDEN:
+        if actor in HOSTS and case.access in ("staff", "staff_property"):
+            assert resp.status_code == 403, resp.status_code
+        else:
+            assert resp.status_code in (403, 404), resp.status_code
+    else:
+        # The payloads are valid, so an allowed request goes through (not even a 422).
+        assert 200 <= resp.status_code < 400, (resp.status_code, body[:2000])
+        if case.access == "property" and resp.status_code == 200:
+            assert p.name in body  # the page really shows the property
+    if outcome != ALLOWED or case.method == "GET":
+        assert snapshot(app) == before, "a refused request or a GET changed the database"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.access != "public"], ids=str)
+def test_anonymous_htmx_gets_a_full_redirect_to_login(app, client, world, case):
+    """Never a login form swapped into a cell: 401 and HX-Redirect to the login page."""
+    before = snapshot(app)
+    resp = _request(client, case, world, world.props[case.target], headers=HTMX)
+    assert resp.status_code == 401
+    assert urlsplit(resp.headers["HX-Redirect"]).path == "/login"
+    body = resp.get_data(as_text=True)
+    assert "<form" not in body and "password" not in body.lower()
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("case", PROPERTY_CASES + [c for c in CASES if c.name == "contract-activate"], ids=str)
+def test_host_c_waits_for_the_contract(app, client, world, case):
+    """Host C owns property C, but until staff activate the contract every page is 403 with the reason."""
+    login(client, world.host_c)
+    before = snapshot(app)
+    resp = _request(client, case, world, world.C)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 403
+    assert "waiting for the tourist office to activate the brokerage contract" in body
+    assert snapshot(app) == before
+    home = client.get("/").get_data(as_text=True)
+    assert world.C.name not in home and "No property is open to you yet" in home
+
+
+@pytest.mark.parametrize("staff,key,allowed", [
+    ("staff1", "B", True), ("staff1", "C", True),  # C: staff prepare a property before its contract is active
+    ("staff2", "B", False), ("staff2", "C", False),
+])
+def test_staff_reach_exactly_the_properties_of_their_office(client, world, staff, key, allowed):
+    """The matrix probes property A; every page of B and C, for both offices' staff."""
+    login(client, world.users[staff])
+    p = world.props[key]
+    for case in (c for c in PROPERTY_CASES if c.method == "GET"):
+        resp = _request(client, case, world, p)
+        body = resp.get_data(as_text=True)
+        if allowed:
+            assert resp.status_code == 200, case
+            assert p.name in body
+        else:
+            assert resp.status_code == 403, case
+            _assert_no_leak(body, world, staff)
+
+
+@pytest.mark.parametrize("case", [c for c in PROPERTY_CASES if c.method == "GET"], ids=str)
+def test_host_a_cannot_reach_property_b_either(client, world, case):
+    """The matrix probes property A; the other direction is refused just the same."""
+    login(client, world.host_a)
+    resp = _request(client, case, world, world.B)
+    assert resp.status_code in (403, 404)
+    _assert_no_leak(resp.get_data(as_text=True), world, "host_a")
+
+
+# -- ids of another property under a property one may open ----------------------------------
+
+def _foreign_id_requests(w):
+    """Requests under property A's address that name an object of property B."""
+    a, b = w.A, w.B
+    return [
+        ("GET", f"/p/{a.slug}/bookings/{b.own_id}", None, 404),
+        ("GET", f"/p/{a.slug}/bookings/{b.online_id}", None, 404),
+        ("GET", f"/p/{a.slug}/bookings/{b.own_id}/edit", None, 404),
+        ("POST", f"/p/{a.slug}/bookings/{b.own_id}/edit", _edit_form(w, b), 404),
+        ("POST", f"/p/{a.slug}/bookings/{b.own_id}/cancel", {}, 404),
+        ("POST", f"/p/{a.slug}/costs/{b.cost_id}/delete", {}, 404),
+        ("GET", f"/p/{a.slug}/calendar/night/{b.cat_id}/{DAY}", None, 404),
+        ("POST", f"/p/{a.slug}/calendar/night/{b.cat_id}/{DAY}", {"price": "1.00"}, 404),
+        ("POST", f"/p/{a.slug}/bookings/new", _booking_form(w, b), 422),
+        ("POST", f"/p/{a.slug}/bookings/new", _booking_form(w, a, unit_id=b.unit_ids[0]), 422),
+        ("POST", f"/p/{a.slug}/bookings/{a.own_id}/edit", _edit_form(w, a) | {"category_id": b.cat_id}, 422),
+        ("POST", f"/p/{a.slug}/calendar/bulk", {"categories": [b.cat_id], "start": DAY, "end": DAY,
+                                                "weekdays": list(range(7)), "price": "1.00"}, 422),
+        ("POST", f"/p/{a.slug}/costs", {"x-name": "X", "x-amount": "1", "x-per": "stay",
+                                        "x-category_id": str(b.cat_id)}, 422),
+    ]
+
+
+@pytest.mark.parametrize("actor", ["host_a", "staff1"])
+def test_ids_of_another_property_are_not_found_under_this_one(app, client, world, actor):
+    """Even staff who may open both properties cannot mix them: the object must belong to the URL's property."""
+    login(client, world.users[actor])
+    for method, url, data, status in _foreign_id_requests(world):
+        before = snapshot(app)
+        resp = client.get(url) if method == "GET" else client.post(url, data=data)
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == status, (method, url, resp.status_code)
+        assert world.B.own_guest not in body and world.B.online_guest not in body and world.B.cost_name not in body
+        assert_no_trace(body)
+        assert snapshot(app) == before, (method, url)
+
+
+def test_unknown_property_is_404_for_everyone(client, world):
+    login(client, world.admin)
+    resp = client.get("/p/no-such-house/calendar")
+    assert resp.status_code == 404
+    assert "No such property" in resp.get_data(as_text=True)
