@@ -138,8 +138,7 @@ def main() -> None:
     ensure_database(url)
     key, cat_ids = prepare(url)
     tmp = Path(tempfile.mkdtemp(prefix="api-bench-"))
-    (tmp / "post.lua").write_text(POST_LUA.replace("KEY", key).replace(
-        "CATEGORIES[", "({" + ",".join(map(str, cat_ids)) + "})["))
+    (tmp / "post.lua").write_text("CATEGORIES = {" + ",".join(map(str, cat_ids)) + "}\n" + POST_LUA.replace("KEY", key))
     (tmp / "get.lua").write_text(HEADER_LUA.replace("KEY", key))
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "API_RATE_LIMIT": "100000000/minute", "SECRET_KEY": "bench"}

@@ -4,22 +4,34 @@ from __future__ import annotations
 import os
 
 from flask import Flask, flash, g, redirect, session, url_for
+from werkzeug.routing import IntegerConverter
 from flask_babel import format_currency, format_date, gettext
 from flask_login import current_user, logout_user
 from htmx_flask import request
 
 from portal import errors
 from portal.config import from_env
-from portal.extensions import babel, csrf, db, htmx, login, migrate
+from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
 from services import clock
 from services.db import configure_engine, reading
+from services.i18n import set_catalog_dir
 from services.models import User
 
 HERE = os.path.dirname(__file__)
 
 
+class IdConverter(IntegerConverter):
+    """A database id in a URL: 1 to 2^31-1, so a huge number is a 404, not an overflow."""
+
+    def __init__(self, map):
+        super().__init__(map, min=1, max=2**31 - 1)
+
+
 def select_locale() -> str:
     langs = ["de", "en", "cs"]
+    if request.path.startswith("/api/"):
+        # Channels have no session: their Accept-Language, else English.
+        return request.accept_languages.best_match(langs) or "en"
     if current_user and current_user.is_authenticated and current_user.locale in langs:
         return current_user.locale
     if session.get("locale") in langs:
@@ -33,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(from_env(app.instance_path))
     if config:
         app.config.update(config)
+    app.url_map.converters["id"] = IdConverter
 
     db.init_app(app)
     with app.app_context():
@@ -43,6 +56,8 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(HERE, "translations"))
     login.init_app(app)
+    limiter.init_app(app)
+    set_catalog_dir(os.path.join(HERE, "translations"))
     login.login_view = "auth.login"
 
     @login.user_loader
@@ -86,7 +101,8 @@ def create_app(config: dict | None = None) -> Flask:
             logout_user()
             session.clear()
             session["locale"] = locale
-            flash(gettext("Your session ended after 30 minutes without activity. Please log in again."), "info")
+            flash(gettext("Your session ended after %(minutes)s minutes without activity. Please log in again.",
+                          minutes=int(app.config["SESSION_TIMEOUT"].total_seconds() // 60)), "info")
             return unauthorized()
         session["seen"] = now
         session.permanent = True

@@ -100,10 +100,29 @@ ACTIONS = {
     "contract_ended": _l("Contract ended"), "property_changed": _l("Details changed"),
     "category_added": _l("Room category added"), "extra_cost_added": _l("Mandatory cost added"),
     "extra_cost_removed": _l("Mandatory cost removed"), "password_changed": _l("Password changed"),
+    "channel_on": _l("Channel module switched on"), "channel_off": _l("Channel module switched off"),
+    "channel_key_regenerated": _l("New API key"), "channel_settings": _l("Channel settings changed"),
+    "cancellation_requested": _l("Cancellation requested"), "deposit_set": _l("Deposit agreed"),
+    "ical_feed_added": _l("Calendar added"), "ical_feed_removed": _l("Calendar removed"),
+}
+
+
+EVENTS = {
+    "created": _l("Created"), "hold_created": _l("Temporary hold"), "confirmed": _l("Paid and confirmed"),
+    "cancelled": _l("Cancelled by the channel"), "partially_cancelled": _l("Partly cancelled by the channel"),
+    "expired": _l("Hold expired"), "modified": _l("Changed by the host"),
+    "cancellation_requested": _l("Cancellation requested"), "deposit": _l("Deposit agreed"),
 }
 
 
 def register_template_helpers(app) -> None:
+    @app.template_filter("dec")
+    def dec(value) -> Decimal | None:
+        """A stored decimal string (price breakdowns) back to Decimal, never through float."""
+        return None if value is None else Decimal(str(value))
+
+    app.jinja_env.globals["event_label"] = lambda kind: tr(EVENTS.get(kind, Message(kind)))
+
     @app.template_filter("short_money")
     def short_money(amount: Decimal) -> str:
         """A price that fits a calendar cell: no currency sign, cents only when there are some."""

@@ -180,14 +180,6 @@ def cancel_own_booking(session: Session, actor: User, prop: Property, booking_id
     return booking
 
 
-def list_bookings(session: Session, prop: Property, limit: int = 200) -> list[Booking]:
-    return list(session.scalars(
-        sa.select(Booking).where(Booking.property_id == prop.id)
-        .options(sa.orm.joinedload(Booking.category))
-        .order_by(Booking.created_at.desc(), Booking.id.desc()).limit(limit)
-    ))
-
-
 def units_of(session: Session, booking: Booking) -> list[str]:
     from services.models import Occupancy, Unit
 

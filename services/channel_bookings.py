@@ -168,3 +168,22 @@ def messages(session: Session, actor: User, prop: Property, limit: int = 100) ->
         sa.select(MailMessage).where(MailMessage.property_id == prop.id)
         .order_by(MailMessage.created_at.desc(), MailMessage.id.desc()).limit(limit)
     ))
+
+
+def set_deposit(session: Session, actor: User, prop: Property, booking_id: int, amount: Decimal | None,
+                due: dt.date | None) -> Booking:
+    """R22: a deposit agreed with the guest (amount and due date), or none."""
+    b = get_booking(session, actor, prop, booking_id)
+    errors = {}
+    if amount is not None and (amount < 0 or (b.total_price is not None and amount > b.total_price)):
+        errors["deposit_amount"] = _l("Enter an amount from 0 to the total price.")
+    if amount is not None and due is None:
+        errors["deposit_due"] = _l("Enter the date the deposit is due.")
+    if errors:
+        raise Invalid(errors)
+    b.deposit_amount, b.deposit_due = amount, due if amount is not None else None
+    b.updated_at = clock.now()
+    notify.event(session, b, "deposit", f"{amount} {prop.currency} due {due.isoformat()}" if amount is not None else "none", actor)
+    audit.record(session, actor, prop, "deposit_set", f"#{b.id} {b.guest_name}: {amount or '-'}")
+    session.commit()
+    return b

@@ -52,4 +52,5 @@ def render(message: Message | str, locale: str) -> str:
     if locale not in _catalogs:
         _catalogs[locale] = Translations.load(_catalog_dir, [locale])
     text = _catalogs[locale].gettext(message.text)
-    return text % message.params if message.params else text
+    params = {k: render(v, locale) if isinstance(v, Message) else v for k, v in message.params.items()}
+    return text % params if params else text

@@ -37,7 +37,7 @@ def export(session: Session, token: str) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//Hotelier portal//iCal export//EN")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"{prop.name} – {cat.name}")
+    cal.add("x-wr-calname", cat.name)  # no property or guest data: the URL may travel
     stamp = clock.now()
     run_start = None
     days = sorted(nights)
@@ -199,7 +199,7 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
     feed.last_status = f"ok: {len(events)} events, {added} blocked, {removed} released, {conflicts} in conflict"
     if conflicts:
         notify.mail_host(session, prop, _l("Calendar %(name)s: possible double booking", name=feed.name),
-                         _l("%(n)s event(s) of the calendar %(name)s fall on nights that are already fully booked here. Check them at once (R13).",
+                         _l("%(n)s event(s) of the calendar %(name)s fall on nights that are already fully booked here. Check them at once and contact the guests concerned.",
                             n=conflicts, name=feed.name))
     session.commit()
     return feed.last_status

@@ -18,9 +18,19 @@ from sqlalchemy.orm import Session
 from services import clock
 from services.errors import Conflict
 from services.i18n import _l
-from services.models import QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, RoomCategory, Unit
+from services.models import QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, Property, RoomCategory, Unit
 
 MAX_RANGE_DAYS = 731  # two years
+
+
+def touch(session: Session, property_id: int) -> None:
+    """Mark the property's availability as changed. Called first in every writing use case,
+    so that the property row is always locked before rate rows (one lock order, no deadlock)."""
+    session.execute(
+        sa.update(Property).where(Property.id == property_id)
+        .values(inventory_version=Property.inventory_version + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def nights_of(arrival: dt.date, departure: dt.date) -> list[dt.date]:
@@ -209,6 +219,7 @@ def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, 
     channel booking decides that himself). Runs inside the caller's transaction.
     """
     nights = nights_of(booking.arrival, booking.departure)
+    touch(session, booking.property_id)
     rates = _lock_rates(session, booking.category_id, booking.arrival, booking.departure)
     _free_expired_holds(session, booking.category_id, nights)
     if check_offer is None:
@@ -233,11 +244,13 @@ def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, 
 
 def release(session: Session, booking: Booking) -> None:
     """Free every night the booking occupies (cancellation, expiry, before a re-take)."""
+    touch(session, booking.property_id)
     session.execute(sa.delete(Occupancy).where(Occupancy.booking_id == booking.id))
 
 
 def release_units(session: Session, booking: Booking, units: int) -> None:
     """Give back `units` of a multi-unit booking on every night of its stay (partial cancellation)."""
+    touch(session, booking.property_id)
     rows = session.execute(
         sa.select(Occupancy.id, Occupancy.night).where(Occupancy.booking_id == booking.id)
         .order_by(Occupancy.night, Occupancy.unit_id.desc())
@@ -270,3 +283,14 @@ def category_of(session: Session, prop_id: int, category_id: int) -> RoomCategor
     if cat is None or cat.property_id != prop_id:
         raise NotFound(_l("No such room category."))
     return cat
+
+
+def next_hold_expiry(session: Session, property_id: int, start: dt.date, end: dt.date) -> dt.datetime | None:
+    """When the earliest active hold on these nights runs out: availability changes then,
+    without any write (a cached answer is good until that moment at the latest)."""
+    return session.scalar(
+        sa.select(sa.func.min(Booking.hold_expires_at)).where(
+            Booking.property_id == property_id, Booking.status == "pending",
+            Booking.hold_expires_at > clock.now(), Booking.arrival < end, Booking.departure > start,
+        )
+    )

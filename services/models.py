@@ -122,6 +122,9 @@ class Property(Base):
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
     # The brokerage contract (Vermittlungsvertrag): the host has access once staff set it.
     contract_active_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Goes up with every change that can alter availability or prices (inventory.touch), so
+    # a cached availability answer can be checked for freshness with one indexed read.
+    inventory_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     owner: Mapped[User] = relationship()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from services import access, audit, clock
+from services.inventory import touch
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.i18n import _l
 from services.models import ExtraCost, Office, Property, RoomCategory, Unit, User
@@ -172,6 +173,7 @@ def add_category(session: Session, actor: User, prop: Property, name: str, max_g
         errors["unit_names"] = _l("At most 200 units.")
     if errors:
         raise Invalid(errors)
+    touch(session, prop.id)
     cat = RoomCategory(property_id=prop.id, name=name.strip(), max_guests=guests, position=len(prop.categories))
     session.add(cat)
     session.flush()
@@ -203,6 +205,7 @@ def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amo
         errors["category_id"] = _l("Choose a room category of this property.")
     if errors:
         raise Invalid(errors)
+    touch(session, prop.id)
     cost = ExtraCost(property_id=prop.id, category_id=cat_id, name=name.strip(),
                      amount=value.quantize(Decimal("0.01")), per=per)
     session.add(cost)
@@ -216,6 +219,7 @@ def remove_extra_cost(session: Session, actor: User, prop: Property, cost_id: in
     cost = session.get(ExtraCost, cost_id)
     if cost is None or cost.property_id != prop.id:
         raise NotFound(_l("No such cost."))
+    touch(session, prop.id)
     session.delete(cost)
     audit.record(session, actor, prop, "extra_cost_removed", f"{cost.name} {cost.amount}")
     session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from services import access, audit, clock
 from services.errors import Conflict, Invalid
 from services.i18n import _l
-from services.inventory import MAX_RANGE_DAYS, bookings_on, counts_against_quota, nights_of, occupying
+from services.inventory import MAX_RANGE_DAYS, bookings_on, counts_against_quota, nights_of, occupying, touch
 from services.models import Booking, NightRate, Occupancy, Property, RoomCategory, Unit, User
 
 FIELDS = ("price", "quota", "min_stay", "closed", "closed_to_arrival", "closed_to_departure")
@@ -74,6 +74,7 @@ def _check_quota_not_below_sold(session: Session, categories: list[RoomCategory]
 
 
 def _upsert(session: Session, rows: list[dict], values: dict) -> None:
+    touch(session, session.get(RoomCategory, rows[0]["category_id"]).property_id)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(NightRate)

@@ -245,12 +245,18 @@ def find_external(session: Session, conn: ChannelConnection, external_id: str) -
     return b
 
 
+def _channel_label(source: str):
+    from services.channels import CHANNEL_LABELS
+
+    return CHANNEL_LABELS.get(source, source)
+
+
 def _mail_new(session, b: Booking) -> None:
     notify.mail_host(
         session, b.prop,
         _l("New booking: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay_text(b)),
         _l("A new booking arrived from %(channel)s.\n\nGuest: %(guest)s, %(email)s, %(phone)s\nStay: %(stay)s, %(category)s x %(units)s\nVoucher: %(voucher)s\nTotal: %(total)s",
-           channel=b.source, guest=b.guest_name, email=b.guest_email or "-", phone=b.guest_phone or "-",
+           channel=_channel_label(b.source), guest=b.guest_name, email=b.guest_email or "-", phone=b.guest_phone or "-",
            stay=notify.stay_text(b), category=b.category.name, units=b.units, voucher=b.voucher or "-",
            total=f"{b.total_price} {b.prop.currency}" if b.total_price is not None else "-"),
     )
@@ -300,7 +306,7 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
         inventory.release(session, b)
         notify.event(session, b, "cancelled", conn.channel)
         text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s, voucher %(voucher)s). The nights are free again.",
-                  channel=conn.channel, guest=b.guest_name, stay=notify.stay_text(b), voucher=b.voucher or "-")
+                  channel=_channel_label(conn.channel), guest=b.guest_name, stay=notify.stay_text(b), voucher=b.voucher or "-")
     else:
         inventory.release_units(session, b, units)
         if b.total_price is not None:
@@ -308,8 +314,8 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
         b.price_breakdown = _breakdown(session, b.prop, b.category, b.arrival, b.departure, b.units - units, b.total_price)
         b.units -= units
         notify.event(session, b, "partially_cancelled", f"{units} of {b.units + units} units")
-        text = _l("%(channel)s cancelled %(n)s unit(s) of the booking of %(guest)s (%(stay)s); %(left)s remain.",
-                  channel=conn.channel, n=units, guest=b.guest_name, stay=notify.stay_text(b), left=b.units)
+        text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
+                  channel=_channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay_text(b), left=b.units)
     b.updated_at = now
     notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay_text(b)), text)
     session.commit()

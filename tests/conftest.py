@@ -31,6 +31,8 @@ BASE_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test",
     "SQLALCHEMY_DATABASE_URI": database_url(),
+    # Hundreds of tests log in from 127.0.0.1; the login limit has its own test.
+    "LOGIN_RATE_LIMIT": "100000/minute",
 }
 
 
@@ -58,6 +60,9 @@ def app():
 def _clean(request):
     yield
     clock.set_now(None)
+    from portal.blueprints.api.cache import AVAILABILITY_CACHE
+
+    AVAILABILITY_CACHE.clear()
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
@@ -85,9 +90,25 @@ def client(app, session):
 
 
 @pytest.fixture
-def csrf_app(app):
+def make_app(app):
+    """Another app on the same database with some settings changed; its engine is closed after."""
+    made = []
+
+    def make(**config):
+        other = create_app({**BASE_CONFIG, "WTF_CSRF_ENABLED": False, **config})
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(make_app):
     """The same database with CSRF protection on, as in production."""
-    return create_app({**BASE_CONFIG, "WTF_CSRF_ENABLED": True})
+    return make_app(WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture

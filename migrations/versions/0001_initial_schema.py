@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 19:38:40.616312
+Create Date: 2026-11-21 20:15:51.130066
 
 """
 from alembic import op
@@ -54,6 +54,7 @@ def upgrade():
     sa.Column('timezone', sa.String(length=40), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('contract_active_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('inventory_version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_property_office_id_office')),
     sa.ForeignKeyConstraint(['owner_id'], ['user_account.id'], name=op.f('fk_property_owner_id_user_account')),

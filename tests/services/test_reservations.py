@@ -157,7 +157,7 @@ def test_host_changes_dates_original_marked_modified_and_channel_told(session, s
     assert [c.id for c in changed] == sorted([old.id, new.id])
     hook = session.scalar(sa.select(OutboxEvent).where(OutboxEvent.event == "reservation.modified"))
     assert hook is not None and f'"replaced_by_id":{new.id}' in hook.body
-    assert session.scalar(sa.select(sa.func.count(MailMessage.id)).where(MailMessage.subject.like("%changed%"))) == 1
+    assert session.scalar(sa.select(sa.func.count(MailMessage.id)).where(MailMessage.body.like(f"%#{new.id}%"))) == 1
 
 
 def test_host_change_is_atomic_when_new_nights_are_taken(session, setup):

@@ -24,7 +24,7 @@ from werkzeug.security import generate_password_hash
 from portal.extensions import db
 from services import audit, clock, inventory
 from services.db import reading
-from services.models import Base, Booking, ExtraCost, User
+from services.models import Base, Booking, ChannelConnection, ExtraCost, IcalFeed, User
 from tests.factories import PASSWORD, make_office, make_property, new_booking
 
 # A fixed Wednesday morning (10:00 in Berlin): dates in the tests do not depend on the day they run.
@@ -110,12 +110,20 @@ def _tenant(session, letter: str, word: str, owner: User, office, active: bool =
     cost = ExtraCost(property_id=prop.id, name=f"Endreinigung {word}", amount=Decimal("40.00"), per="stay")
     session.add(cost)
     audit.record(session, owner, prop, "property_changed", f"phone=+49 {word} 123")
+    conn = ChannelConnection(property_id=prop.id, channel="slevomat", key_prefix=f"{letter}" * 12, key_hash="x",
+                             created_at=clock.now(), updated_at=clock.now())
+    session.add(conn)
+    session.flush()
+    online.connection_id, online.source = conn.id, "slevomat"
+    feed = IcalFeed(category_id=cat.id, name=f"Feed {word}", url="https://example.org/a.ics", created_at=clock.now())
+    session.add(feed)
     session.flush()
     return SimpleNamespace(
         letter=letter.upper(), id=prop.id, slug=prop.slug, name=prop.name, owner_id=owner.id,
         cat_id=cat.id, unit_ids=[u.id for u in cat.units], unit_names=[u.name for u in cat.units],
         own_id=own.id, own_guest=own.guest_name, online_id=online.id, online_guest=online.guest_name,
         own_arrival=own.arrival, own_departure=own.departure, cost_id=cost.id, cost_name=cost.name,
+        feed_id=feed.id, ical_token=cat.ical_token,
         # Strings that must never reach anyone outside this tenant.
         markers=[word, owner.email],
     )

@@ -38,7 +38,7 @@ INSIDERS = {"A": ENTITLED["A"], "B": ENTITLED["B"], "C": ENTITLED["C"] | {"host_
 
 DAY = (TODAY + dt.timedelta(days=10)).isoformat()
 
-LOGIN, ALLOWED, FORBIDDEN = "login", "allowed", "forbidden"
+LOGIN, ALLOWED, FORBIDDEN, NO_KEY = "login", "allowed", "forbidden", "no_key"
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,11 @@ class Case:
     access: str = "property"  # public | login | staff | property | staff_property
     target: str = "A"  # the tenant at stake
     staff_ok: frozenset = field(default_factory=lambda: frozenset({"staff1", "staff2", "admin"}))
+    writes: bool | None = None  # an allowed request changes the database (default: every non-public POST)
+
+    def __post_init__(self):
+        if self.writes is None:
+            object.__setattr__(self, "writes", self.method == "POST" and self.access not in ("public", "login"))
 
     def __str__(self):
         return self.name
@@ -82,13 +87,13 @@ CASES = [
     Case("account-get", "/account", "GET", lambda w, p: "/account", access="login"),
     Case("account-post", "/account", "POST", lambda w, p: "/account",
          lambda w, p: {"pw-current": PASSWORD, "pw-new": "another-secret-1", "pw-repeat": "another-secret-1"},
-         access="login"),
+         access="login", writes=True),
     Case("home", "/", "GET", lambda w, p: "/", access="login"),
     # One property's pages and actions.
     Case("calendar", "/p/<slug>/calendar", "GET", lambda w, p: f"/p/{p.slug}/calendar"),
-    Case("night-get", "/p/<slug>/calendar/night/<int:cat_id>/<night>", "GET",
+    Case("night-get", "/p/<slug>/calendar/night/<id:cat_id>/<night>", "GET",
          lambda w, p: f"/p/{p.slug}/calendar/night/{p.cat_id}/{DAY}"),
-    Case("night-post", "/p/<slug>/calendar/night/<int:cat_id>/<night>", "POST",
+    Case("night-post", "/p/<slug>/calendar/night/<id:cat_id>/<night>", "POST",
          lambda w, p: f"/p/{p.slug}/calendar/night/{p.cat_id}/{DAY}",
          lambda w, p: {"price": "99.00", "quota": "2", "min_stay": "1"}),
     Case("bulk-get", "/p/<slug>/calendar/bulk", "GET", lambda w, p: f"/p/{p.slug}/calendar/bulk"),
@@ -99,15 +104,15 @@ CASES = [
     Case("bookings", "/p/<slug>/bookings", "GET", lambda w, p: f"/p/{p.slug}/bookings"),
     Case("booking-new-get", "/p/<slug>/bookings/new", "GET", lambda w, p: f"/p/{p.slug}/bookings/new"),
     Case("booking-new-post", "/p/<slug>/bookings/new", "POST", lambda w, p: f"/p/{p.slug}/bookings/new", _booking_form),
-    Case("booking-detail", "/p/<slug>/bookings/<int:booking_id>", "GET",
+    Case("booking-detail", "/p/<slug>/bookings/<id:booking_id>", "GET",
          lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}"),
-    Case("booking-detail-online", "/p/<slug>/bookings/<int:booking_id>", "GET",
+    Case("booking-detail-online", "/p/<slug>/bookings/<id:booking_id>", "GET",
          lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}"),
-    Case("booking-edit-get", "/p/<slug>/bookings/<int:booking_id>/edit", "GET",
+    Case("booking-edit-get", "/p/<slug>/bookings/<id:booking_id>/edit", "GET",
          lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/edit"),
-    Case("booking-edit-post", "/p/<slug>/bookings/<int:booking_id>/edit", "POST",
+    Case("booking-edit-post", "/p/<slug>/bookings/<id:booking_id>/edit", "POST",
          lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/edit", _edit_form),
-    Case("booking-cancel", "/p/<slug>/bookings/<int:booking_id>/cancel", "POST",
+    Case("booking-cancel", "/p/<slug>/bookings/<id:booking_id>/cancel", "POST",
          lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/cancel", lambda w, p: {}),
     Case("settings-get", "/p/<slug>/settings", "GET", lambda w, p: f"/p/{p.slug}/settings"),
     Case("settings-post", "/p/<slug>/settings", "POST", lambda w, p: f"/p/{p.slug}/settings",
@@ -116,9 +121,51 @@ CASES = [
          lambda w, p: {"c-name": "Suite", "c-max_guests": "2", "c-unit_names": "Suite 1, Suite 2"}),
     Case("cost-add", "/p/<slug>/costs", "POST", lambda w, p: f"/p/{p.slug}/costs",
          lambda w, p: {"x-name": "Bettwaesche", "x-amount": "12.50", "x-per": "stay", "x-category_id": "0"}),
-    Case("cost-remove", "/p/<slug>/costs/<int:cost_id>/delete", "POST",
+    Case("cost-remove", "/p/<slug>/costs/<id:cost_id>/delete", "POST",
          lambda w, p: f"/p/{p.slug}/costs/{p.cost_id}/delete", lambda w, p: {}),
     Case("history", "/p/<slug>/history", "GET", lambda w, p: f"/p/{p.slug}/history"),
+    # Channel bookings on the host's side (R32-R34, R22).
+    Case("booking-modify", "/p/<slug>/bookings/<id:booking_id>/modify", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}/modify",
+         lambda w, p: {"arrival": (TODAY + dt.timedelta(days=25)).isoformat(),
+                       "departure": (TODAY + dt.timedelta(days=27)).isoformat(), "category_id": p.cat_id}),
+    Case("booking-request-cancellation", "/p/<slug>/bookings/<id:booking_id>/request-cancellation", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}/request-cancellation", lambda w, p: {"note": "Guest called"}),
+    Case("booking-deposit", "/p/<slug>/bookings/<id:booking_id>/deposit", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/deposit",
+         lambda w, p: {"deposit_amount": "50,00", "deposit_due": (TODAY + dt.timedelta(days=1)).isoformat()}),
+    # Settings - Modules (R30), iCal, messages.
+    Case("modules", "/p/<slug>/modules", "GET", lambda w, p: f"/p/{p.slug}/modules"),
+    Case("module-on", "/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/on", "POST", lambda w, p: f"/p/{p.slug}/modules/booking/on",
+         lambda w, p: {"booking-hold_minutes": "30", "booking-webhook_url": "", "booking-payment_mode": "on_arrival"}),
+    Case("module-regenerate", "/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/regenerate", "POST",
+         lambda w, p: f"/p/{p.slug}/modules/slevomat/regenerate", lambda w, p: {}),
+    Case("module-off", "/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/off", "POST",
+         lambda w, p: f"/p/{p.slug}/modules/slevomat/off", lambda w, p: {}),
+    Case("calendars", "/p/<slug>/calendars", "GET", lambda w, p: f"/p/{p.slug}/calendars"),
+    Case("calendar-add", "/p/<slug>/calendars", "POST", lambda w, p: f"/p/{p.slug}/calendars",
+         lambda w, p: {"category_id": p.cat_id, "name": "Airbnb", "url": "https://example.org/cal.ics"}),
+    Case("calendar-sync", "/p/<slug>/calendars/<id:feed_id>/sync", "POST",
+         lambda w, p: f"/p/{p.slug}/calendars/{p.feed_id}/sync", lambda w, p: {}),
+    Case("calendar-remove", "/p/<slug>/calendars/<id:feed_id>/delete", "POST",
+         lambda w, p: f"/p/{p.slug}/calendars/{p.feed_id}/delete", lambda w, p: {}),
+    Case("messages", "/p/<slug>/messages", "GET", lambda w, p: f"/p/{p.slug}/messages"),
+    # Public by design: the secret URL is the key; the export carries no property or guest data.
+    Case("ical-export", "/ical/<token>.ics", "GET", lambda w, p: f"/ical/{p.ical_token}.ics", access="public"),
+    Case("healthz", "/healthz", "GET", lambda w, p: "/healthz", access="public"),
+    # The JSON API takes API keys, never the browser's session: 401 for every actor here
+    # (its own tenant isolation is tested in tests/api).
+    Case("api-openapi", "/api/v1/openapi.json", "GET", lambda w, p: "/api/v1/openapi.json", access="public"),
+    Case("api-property", "/api/v1/property", "GET", lambda w, p: "/api/v1/property", access="api"),
+    Case("api-availability", "/api/v1/availability", "GET", lambda w, p: "/api/v1/availability", access="api"),
+    Case("api-create", "/api/v1/reservations", "POST", lambda w, p: "/api/v1/reservations", lambda w, p: {}, access="api"),
+    Case("api-changed", "/api/v1/reservations", "GET", lambda w, p: "/api/v1/reservations", access="api"),
+    Case("api-get", "/api/v1/reservations/<id:reservation_id>", "GET",
+         lambda w, p: f"/api/v1/reservations/{p.online_id}", access="api"),
+    Case("api-confirm", "/api/v1/reservations/<id:reservation_id>/confirm", "POST",
+         lambda w, p: f"/api/v1/reservations/{p.online_id}/confirm", lambda w, p: {}, access="api"),
+    Case("api-cancel", "/api/v1/reservations/<id:reservation_id>/cancel", "POST",
+         lambda w, p: f"/api/v1/reservations/{p.online_id}/cancel", lambda w, p: {}, access="api"),
     # The tourist office's workspace.
     Case("office", "/office", "GET", lambda w, p: "/office", access="staff"),
     Case("office-create-host", "/office/hosts", "POST", lambda w, p: "/office/hosts",
@@ -138,6 +185,8 @@ PROPERTY_CASES = [c for c in CASES if c.access == "property"]
 def expected(case: Case, actor: str) -> str:
     if case.access == "public":
         return ALLOWED
+    if case.access == "api":
+        return NO_KEY
     if actor == "anonymous":
         return LOGIN
     if case.access == "login":
@@ -174,7 +223,7 @@ def test_every_route_is_in_the_matrix(app):
 
 def test_the_matrix_covers_every_kind_of_outcome():
     outcomes = {expected(c, a) for c in CASES for a in ACTORS}
-    assert outcomes == {LOGIN, ALLOWED, FORBIDDEN}
+    assert outcomes == {LOGIN, ALLOWED, FORBIDDEN, NO_KEY}
     assert all(expected(c, "staff2") == FORBIDDEN for c in PROPERTY_CASES)
 
 
@@ -193,7 +242,9 @@ def test_access(app, client, world, actor, case):
     assert resp.status_code < 500, body[:1000]
     assert_no_trace(body)
     _assert_no_leak(body, world, actor)
-    if outcome == LOGIN:
+    if outcome == NO_KEY:
+        assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
+    elif outcome == LOGIN:
         assert resp.status_code == 302, resp.status_code
         assert urlsplit(resp.headers["Location"]).path == "/login"
     elif outcome == FORBIDDEN:
@@ -208,9 +259,12 @@ def test_access(app, client, world, actor, case):
             assert p.name in body  # the page really shows the property
     if outcome != ALLOWED or case.method == "GET":
         assert snapshot(app) == before, "a refused request or a GET changed the database"
+    elif case.writes:
+        # The same payload that changed nothing when refused does change something when allowed.
+        assert snapshot(app) != before
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.access != "public"], ids=str)
+@pytest.mark.parametrize("case", [c for c in CASES if c.access not in ("public", "api")], ids=str)
 def test_anonymous_htmx_gets_a_full_redirect_to_login(app, client, world, case):
     """Never a login form swapped into a cell: 401 and HX-Redirect to the login page."""
     before = snapshot(app)

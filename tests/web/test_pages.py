@@ -413,7 +413,8 @@ def test_online_bookings_are_cancelled_and_changed_by_the_channel_only(app, host
         assert_no_trace(resp.get_data(as_text=True))
     assert snapshot(app) == before
     detail = host.get(f"/p/{world.A.slug}/bookings/{world.A.online_id}").get_data(as_text=True)
-    assert "Only the channel can cancel this booking." in detail and "Cancel booking" not in detail
+    # R32: no cancel button; the detail explains that only the channel cancels and offers the request.
+    assert "can cancel this booking" in detail and "Request cancellation" in detail and "Cancel booking" not in detail
 
 
 def test_detail_shows_the_final_price_with_mandatory_costs(host, db_session, world):
@@ -525,12 +526,12 @@ def test_forbidden_htmx_request_shows_the_message_in_the_flash_area(client, worl
 
 
 def test_an_unexpected_error_is_a_500_page_without_details(host, world, monkeypatch):
-    from services import bookings
+    from services import channel_bookings
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals: connection string postgres://user:pw@db")
 
-    monkeypatch.setattr(bookings, "list_bookings", boom)
+    monkeypatch.setattr(channel_bookings, "search", boom)
     resp = host.get(f"/p/{world.A.slug}/bookings")
     body = resp.get_data(as_text=True)
     assert resp.status_code == 500

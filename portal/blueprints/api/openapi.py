@@ -153,7 +153,9 @@ def document() -> dict:
                     "summary": "Reservations of this connection changed since a time, oldest change first",
                     "operationId": "listChangedReservations",
                     "parameters": [
-                        {"name": "changed_since", "in": "query", "required": False, "schema": DATETIME},
+                        {"name": "changed_since", "in": "query", "required": False, "schema": DATETIME,
+                         "description": "Inclusive: changes at exactly this time are listed too, so none is missed; "
+                                        "dedupe by id and updated_at."},
                         {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
                          "description": "The `next` value of the previous page."},
                         {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],

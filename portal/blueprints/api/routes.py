@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 
-from flask import abort, g, jsonify, request
+from flask import Response, abort, g, jsonify, request
 
 from portal.blueprints.api import bp
 from portal.blueprints.api.openapi import document
+from portal.blueprints.api.cache import AVAILABILITY_CACHE
 from portal.extensions import db
 from services import channels, clock, inventory, reservations
 from services.bookings import extras_for, final_price
 from services.errors import DomainError, Invalid
+from services.models import ChannelConnection
 from services.i18n import _l
 
 MAX_BODY = 64 * 1024
@@ -38,11 +41,19 @@ def authenticate():
         return None
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header[:7].lower() == "bearer " else None
-    conn = channels.authenticate(db.session, key)
-    if conn is None:
+    who = channels.caller(db.session, key)
+    if who is None:
         raise Unauthorized(_l("Missing or wrong API key."))
-    g.connection = conn
+    g.caller = who
+    g.pop("connection", None)  # never a connection resolved for an earlier caller
     return None
+
+
+def _connection() -> ChannelConnection:
+    """The caller's connection as an ORM object, loaded when an endpoint needs more than ids."""
+    if "connection" not in g:
+        g.connection = db.session.get(ChannelConnection, g.caller.connection_id)
+    return g.connection
 
 
 def _json_body(required: bool = True):
@@ -70,14 +81,13 @@ def openapi():
 
 @bp.get("/property")
 def property_():
-    prop = g.connection.prop
+    prop = _connection().prop
     return jsonify(id=prop.id, name=prop.name, currency=prop.currency, room_categories=[
         {"id": c.id, "name": c.name, "units": len(c.units), "max_guests": c.max_guests} for c in prop.categories])
 
 
 @bp.get("/availability")
 def availability():
-    prop = g.connection.prop
     start, end = _date_arg("from"), _date_arg("to")
     errors = {}
     if start is None:
@@ -90,6 +100,19 @@ def availability():
         errors["to"] = _l("At most %(n)s nights.", n=MAX_NIGHTS)
     if errors:
         raise Invalid(errors)
+    # Channels poll the same ranges over and over: answer from the cache while the
+    # property's inventory version is unchanged and no hold has run out since (never stale).
+    who = g.caller
+    cache_key = (who.property_id, who.property_created, start, end)
+    body = AVAILABILITY_CACHE.get(cache_key, who.inventory_version, clock.now())
+    if body is None:
+        body = json.dumps(_availability(_connection().prop, start, end), separators=(",", ":")).encode()
+        valid_until = inventory.next_hold_expiry(db.session, who.property_id, start, end)
+        AVAILABILITY_CACHE.put(cache_key, who.inventory_version, valid_until, body)
+    return Response(body, mimetype="application/json")
+
+
+def _availability(prop, start: dt.date, end: dt.date) -> dict:
     cats = prop.categories
     figures = inventory.nights_for(db.session, [c.id for c in cats], start, end) if cats else {}
     costs = [{"name": x.name, "amount": str(x.amount), "per": x.per, "room_category_id": x.category_id}
@@ -105,7 +128,7 @@ def availability():
                            "min_stay": n.min_stay, "closed": n.closed, "closed_to_arrival": n.closed_to_arrival,
                            "closed_to_departure": n.closed_to_departure})
         out.append({"id": c.id, "name": c.name, "nights": nights})
-    return jsonify({
+    return {
         "from": start.isoformat(), "to": end.isoformat(), "currency": prop.currency,
         "final_price_rule": {
             "description": "The final price shown to guests is the sum of the nightly prices plus every mandatory "
@@ -113,13 +136,13 @@ def availability():
             "mandatory_costs": costs,
         },
         "room_categories": out,
-    })
+    }
 
 
 @bp.post("/reservations")
 def create_reservation():
     data = reservations.parse(_json_body())
-    booking, created = reservations.create(db.session, g.connection, data)
+    booking, created = reservations.create(db.session, _connection(), data)
     return jsonify(reservations.as_dict(booking)), 201 if created else 200
 
 
@@ -155,22 +178,22 @@ def changed_reservations():
                     raise ValueError
             except ValueError:
                 raise Invalid({"changed_since": _l("Use a date and time with time zone, like 2027-04-01T12:00:00Z.")})
-    items = reservations.changed_since(db.session, g.connection, since, after_id, int(limit))
+    items = reservations.changed_since(db.session, _connection(), since, after_id, int(limit))
     nxt = _cursor_encode(items[-1]) if len(items) == int(limit) else None
     return jsonify(reservations=[reservations.as_dict(b) for b in items], next=nxt)
 
 
-@bp.get("/reservations/<int:reservation_id>")
+@bp.get("/reservations/<id:reservation_id>")
 def get_reservation(reservation_id):
-    return jsonify(reservations.as_dict(reservations.find(db.session, g.connection, reservation_id)))
+    return jsonify(reservations.as_dict(reservations.find(db.session, _connection(), reservation_id)))
 
 
-@bp.post("/reservations/<int:reservation_id>/confirm")
+@bp.post("/reservations/<id:reservation_id>/confirm")
 def confirm_reservation(reservation_id):
-    return jsonify(reservations.as_dict(reservations.confirm(db.session, g.connection, reservation_id)))
+    return jsonify(reservations.as_dict(reservations.confirm(db.session, _connection(), reservation_id)))
 
 
-@bp.post("/reservations/<int:reservation_id>/cancel")
+@bp.post("/reservations/<id:reservation_id>/cancel")
 def cancel_reservation(reservation_id):
     body = _json_body(required=False)
     if not isinstance(body, dict):
@@ -181,4 +204,4 @@ def cancel_reservation(reservation_id):
     units = body.get("units")
     if units is not None and (isinstance(units, bool) or not isinstance(units, int)):
         raise Invalid({"units": _l("Must be a whole number.")})
-    return jsonify(reservations.as_dict(reservations.cancel(db.session, g.connection, reservation_id, units)))
+    return jsonify(reservations.as_dict(reservations.cancel(db.session, _connection(), reservation_id, units)))

@@ -1,7 +1,7 @@
 """Login, logout, keeping the session alive, password and language."""
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, session, url_for
+from flask import current_app, flash, redirect, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -9,7 +9,7 @@ from htmx_flask import request
 
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import LanguageForm, LoginForm, PasswordForm
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.web import apply_errors, render
 from services import clock, properties
 from services.errors import Invalid
@@ -25,6 +25,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     """Log in with e-mail and password."""
     if current_user.is_authenticated:

@@ -1,9 +1,17 @@
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
+from wtforms import Form, SearchField, SelectChoice
 from wtforms import DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from portal.web import LocalDecimalField
 from services.properties import EMAIL
+
+SOURCE_LABELS = {
+    "own": _("Own booking"), "tourist_office": _("Tourist-office site"), "slevomat": _("Deal site (Slevomat)"),
+    "booking": _("Booking.com"), "e_domizil": _("e-domizil"), "api": _("Other API client"),
+    "ical": _("Imported calendar"),
+}
 
 
 class OwnBookingForm(FlaskForm):
@@ -27,3 +35,37 @@ class OwnBookingForm(FlaskForm):
         self.unit_id.choices = [(0, _("any free unit"))] + [
             (u.id, f"{c.name} – {u.name}") for c in prop.categories for u in c.units
         ]
+
+
+class FilterForm(Form):
+    """The bookings list's filters (GET, no CSRF): search, source, status, arrival range, risk-free."""
+
+    q = SearchField(_("Guest or voucher"), validators=[Optional(), Length(max=100)])
+    source = SelectField(_("Source"), choices=[SelectChoice("", _("all sources"))] + [
+        SelectChoice(k, v) for k, v in SOURCE_LABELS.items()], validators=[Optional()])
+    status = SelectField(_("Status"), choices=[
+        SelectChoice("", _("all")), SelectChoice("confirmed", _("confirmed")),
+        SelectChoice("pending", _("temporarily unconfirmed")), SelectChoice("cancelled", _("cancelled")),
+        SelectChoice("expired", _("expired")), SelectChoice("modified", _("modified"))], validators=[Optional()])
+    arrival_from = DateField(_("Arrival from"), validators=[Optional()])
+    arrival_to = DateField(_("Arrival until"), validators=[Optional()])
+    risk_free = SelectField(_("Risk-free"), choices=[
+        SelectChoice("", _("all")), SelectChoice("1", _("only risk-free")), SelectChoice("0", _("not risk-free"))],
+        validators=[Optional()])
+    sort = SelectField(_("Order"), choices=[
+        SelectChoice("created", _("newest first")), SelectChoice("arrival", _("by arrival"))], validators=[Optional()])
+
+
+class ModifyForm(FlaskForm):
+    arrival = DateField(_("New arrival"), validators=[DataRequired(message=_("Enter a date."))])
+    departure = DateField(_("New departure"), validators=[DataRequired(message=_("Enter a date."))])
+    category_id = SelectField(_("Room category"), coerce=int)
+
+
+class CancelRequestForm(FlaskForm):
+    note = TextAreaField(_("Message to the channel (optional)"), validators=[Optional(), Length(max=1000)])
+
+
+class DepositForm(FlaskForm):
+    deposit_amount = LocalDecimalField(_("Deposit"), places=2, validators=[Optional(), NumberRange(min=0)])
+    deposit_due = DateField(_("Due on"), validators=[Optional()])

@@ -1,14 +1,15 @@
 """Bookings: the list, own bookings (R2) entered from the calendar or a form, detail, cancel."""
 from flask import abort, flash, url_for
+from flask_babel import format_date as fmt_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import request
 
 from portal.blueprints.bookings import bp
-from portal.blueprints.bookings.forms import OwnBookingForm
+from portal.blueprints.bookings.forms import CancelRequestForm, DepositForm, FilterForm, ModifyForm, OwnBookingForm
 from portal.extensions import db
 from portal.web import apply_errors, hx_redirect, parse_date, render, tr
-from services import access, bookings
+from services import access, bookings, channel_bookings
 from services.errors import Conflict, Invalid
 from services.models import Unit
 
@@ -44,9 +45,20 @@ def _after_save(prop, booking, message):
 @bp.route("/p/<slug>/bookings")
 @login_required
 def index(slug):
-    """Every booking of the property, newest created first (R35)."""
+    """Every booking of the property, newest created first (R35); filters, search, pages."""
     prop = access.property_for(db.session, current_user, slug)
-    return render("bookings/list.html", prop=prop, items=bookings.list_bookings(db.session, prop))
+    form = FilterForm(request.args)
+    form.validate()
+    f = channel_bookings.Filters(
+        source=form.source.data or "", status=form.status.data or "", q=form.q.data or "",
+        arrival_from=form.arrival_from.data if not form.arrival_from.errors else None,
+        arrival_to=form.arrival_to.data if not form.arrival_to.errors else None,
+        risk_free=None if not form.risk_free.data else form.risk_free.data == "1",
+        sort=form.sort.data or "created",
+    )
+    page = channel_bookings.search(db.session, current_user, prop, f, request.args.get("page", 1, type=int) or 1)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render("bookings/list.html", "results", prop=prop, form=form, page=page, args=args)
 
 
 @bp.route("/p/<slug>/bookings/new", methods=["GET", "POST"])
@@ -57,7 +69,8 @@ def new(slug):
     form = OwnBookingForm()
     form.set_choices(prop)
     if request.method == "GET":
-        unit = db.session.get(Unit, request.args.get("unit_id", type=int) or 0)
+        unit_id = request.args.get("unit_id", type=int) or 0
+        unit = db.session.get(Unit, unit_id) if 0 < unit_id < 2**31 else None
         if unit is not None and unit.category.property_id != prop.id:
             unit = None
         form.unit_id.data = unit.id if unit else 0
@@ -75,17 +88,80 @@ def new(slug):
     return render("bookings/form.html", "booking_form", status=status, prop=prop, form=form, booking=None)
 
 
-@bp.route("/p/<slug>/bookings/<int:booking_id>")
+def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
+    q = bookings.quote(db.session, prop, booking.category, booking.arrival, booking.departure, booking.units)
+    if modify is None:
+        modify = ModifyForm(formdata=None, arrival=booking.arrival, departure=booking.departure,
+                            category_id=booking.category_id)
+    modify.category_id.choices = [(c.id, c.name) for c in prop.categories]
+    return render("bookings/detail.html", "booking_detail", status=status, prop=prop, b=booking, quote=q,
+                  unit_names=bookings.units_of(db.session, booking), events=channel_bookings.events(db.session, booking),
+                  modify=modify, cancel=cancel or CancelRequestForm(formdata=None),
+                  deposit=deposit or DepositForm(formdata=None, obj=booking))
+
+
+@bp.route("/p/<slug>/bookings/<id:booking_id>")
 @login_required
 def detail(slug, booking_id):
+    """Guest contact (R24), stay, price breakdown, deposit, payment, voucher, channel, history."""
+    prop = access.property_for(db.session, current_user, slug)
+    return _detail(prop, bookings.get_booking(db.session, current_user, prop, booking_id))
+
+
+@bp.post("/p/<slug>/bookings/<id:booking_id>/modify")
+@login_required
+def modify(slug, booking_id):
+    """R33/R34: change dates or room category of a channel booking; the channel is told."""
     prop = access.property_for(db.session, current_user, slug)
     booking = bookings.get_booking(db.session, current_user, prop, booking_id)
-    q = bookings.quote(db.session, prop, booking.category, booking.arrival, booking.departure, booking.units)
-    return render("bookings/detail.html", "booking_detail", prop=prop, b=booking, quote=q,
-                  unit_names=bookings.units_of(db.session, booking))
+    form = ModifyForm()
+    form.category_id.choices = [(c.id, c.name) for c in prop.categories]
+    if form.validate_on_submit():
+        try:
+            new = channel_bookings.modify(db.session, current_user, prop, booking.id, form.arrival.data,
+                                          form.departure.data, form.category_id.data)
+            flash(_("Booking changed. The original order is marked as modified and the channel is informed."), "success")
+            return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=new.id))
+        except Invalid as e:
+            apply_errors(form, e)
+        except Conflict as e:
+            nights = ", ".join(fmt_date(n, "short") for n in e.details.get("nights", [])[:10])
+            form.arrival.errors = list(form.arrival.errors) + [tr(e.message) + (f" ({nights})" if nights else "")]
+        booking = bookings.get_booking(db.session, current_user, prop, booking_id)
+    return _detail(prop, booking, 422, modify=form)
 
 
-@bp.route("/p/<slug>/bookings/<int:booking_id>/edit", methods=["GET", "POST"])
+@bp.post("/p/<slug>/bookings/<id:booking_id>/request-cancellation")
+@login_required
+def request_cancellation(slug, booking_id):
+    """R32: only the channel cancels; this sends it the request with the voucher number."""
+    prop = access.property_for(db.session, current_user, slug)
+    form = CancelRequestForm()
+    if form.validate_on_submit():
+        channel_bookings.request_cancellation(db.session, current_user, prop, booking_id, form.note.data or "")
+        flash(_("Cancellation requested: the channel has been sent the voucher number."), "success")
+        return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))
+    return _detail(prop, bookings.get_booking(db.session, current_user, prop, booking_id), 422, cancel=form)
+
+
+@bp.post("/p/<slug>/bookings/<id:booking_id>/deposit")
+@login_required
+def deposit(slug, booking_id):
+    """R22: record a deposit agreed with the guest."""
+    prop = access.property_for(db.session, current_user, slug)
+    form = DepositForm()
+    if form.validate_on_submit():
+        try:
+            channel_bookings.set_deposit(db.session, current_user, prop, booking_id, form.deposit_amount.data,
+                                         form.deposit_due.data)
+            flash(_("Deposit saved."), "success")
+            return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))
+        except Invalid as e:
+            apply_errors(form, e)
+    return _detail(prop, bookings.get_booking(db.session, current_user, prop, booking_id), 422, deposit=form)
+
+
+@bp.route("/p/<slug>/bookings/<id:booking_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(slug, booking_id):
     prop = access.property_for(db.session, current_user, slug)
@@ -104,7 +180,7 @@ def edit(slug, booking_id):
     return render("bookings/form.html", "booking_form", status=status, prop=prop, form=form, booking=booking)
 
 
-@bp.post("/p/<slug>/bookings/<int:booking_id>/cancel")
+@bp.post("/p/<slug>/bookings/<id:booking_id>/cancel")
 @login_required
 def cancel(slug, booking_id):
     prop = access.property_for(db.session, current_user, slug)

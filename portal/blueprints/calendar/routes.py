@@ -3,6 +3,7 @@ import datetime as dt
 
 from flask import abort, redirect, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from htmx_flask import request
 
@@ -42,7 +43,7 @@ def _night_context(slug, cat_id, night):
     return prop, cat, day, figures
 
 
-@bp.route("/p/<slug>/calendar/night/<int:cat_id>/<night>", methods=["GET", "POST"])
+@bp.route("/p/<slug>/calendar/night/<id:cat_id>/<night>", methods=["GET", "POST"])
 @login_required
 def night(slug, cat_id, night):
     """Edit one night of one category: price, quota, minimum stay, closed, no arrival/departure."""
@@ -108,7 +109,7 @@ def bulk(slug):
         except Conflict as e:
             form.quota.errors = list(form.quota.errors) + [tr(e.message)]
         else:
-            message = _("%(count)s nights updated.", count=count)
+            message = ngettext("%(num)s night updated.", "%(num)s nights updated.", count)
             if not is_fragment_request():
                 return redirect(url_for("calendar.plan", slug=slug, month=month.strftime("%Y-%m")))
             return render("calendar/page.html", "bulk_saved", prop=prop, plan=_plan(prop, month), bulk=form,

@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, URLField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-PAYMENT = [("on_arrival", _("Guest pays on arrival")), ("prepaid", _("Prepaid by the channel (e.g. e-domizil)"))]
+PAYMENT = [SelectChoice("on_arrival", _("Guest pays on arrival")),
+           SelectChoice("prepaid", _("Prepaid by the channel (e.g. e-domizil)"))]
 
 
 class ConnectionForm(FlaskForm):

@@ -33,7 +33,7 @@ def modules(slug):
     return _modules(access.property_for(db.session, current_user, slug))
 
 
-@bp.post("/p/<slug>/modules/<any(tourist-office, slevomat, booking, e-domizil, api):channel>/on")
+@bp.post("/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/on")
 @login_required
 def switch_on(slug, channel):
     """Switch the module on (or save its settings); a new key is shown once."""
@@ -56,7 +56,7 @@ def switch_on(slug, channel):
     return _modules(prop, 422, forms={source: form})
 
 
-@bp.post("/p/<slug>/modules/<any(tourist-office, slevomat, booking, e-domizil, api):channel>/regenerate")
+@bp.post("/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/regenerate")
 @login_required
 def regenerate(slug, channel):
     """A new key; the old one stops working at once."""
@@ -66,7 +66,7 @@ def regenerate(slug, channel):
     return _modules(prop, new_key={"source": conn.channel, "key": key, "secret": conn.webhook_secret})
 
 
-@bp.post("/p/<slug>/modules/<any(tourist-office, slevomat, booking, e-domizil, api):channel>/off")
+@bp.post("/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/off")
 @login_required
 def switch_off(slug, channel):
     prop = access.property_for(db.session, current_user, slug)
@@ -104,7 +104,7 @@ def add_feed(slug):
     return _calendars(prop, form, 422)
 
 
-@bp.post("/p/<slug>/calendars/<int:feed_id>/sync")
+@bp.post("/p/<slug>/calendars/<id:feed_id>/sync")
 @login_required
 def sync_feed(slug, feed_id):
     """'Sync now': queued for the worker, which reads it within a minute."""
@@ -114,7 +114,7 @@ def sync_feed(slug, feed_id):
     return hx_redirect(url_for("channels.calendars", slug=slug))
 
 
-@bp.post("/p/<slug>/calendars/<int:feed_id>/delete")
+@bp.post("/p/<slug>/calendars/<id:feed_id>/delete")
 @login_required
 def remove_feed(slug, feed_id):
     prop = access.property_for(db.session, current_user, slug)

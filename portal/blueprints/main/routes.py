@@ -17,3 +17,9 @@ def home():
     if len(props) == 1:
         return redirect(url_for("calendar.plan", slug=props[0].slug))
     return render("main/home.html", props=props)
+
+
+@bp.route("/healthz")
+def healthz():
+    """For load balancers and uptime checks: the app answers (touches no database)."""
+    return "ok", 200, {"Content-Type": "text/plain", "Cache-Control": "no-store"}

@@ -74,7 +74,7 @@ def add_cost(slug):
     return _settings(prop, 422, cost=form)
 
 
-@bp.post("/p/<slug>/costs/<int:cost_id>/delete")
+@bp.post("/p/<slug>/costs/<id:cost_id>/delete")
 @login_required
 def remove_cost(slug, cost_id):
     prop = access.property_for(db.session, current_user, slug)
