@@ -92,8 +92,8 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def session_timeout():
         """R80: 30 minutes without a request end the session."""
-        if request.endpoint == "static" or not current_user.is_authenticated:
-            return None
+        if request.endpoint == "static" or request.blueprint == "api" or not current_user.is_authenticated:
+            return None  # the API and static files have no cookie session to time out
         now = clock.now().timestamp()
         seen = session.get("seen", now)
         if now - seen > app.config["SESSION_TIMEOUT"].total_seconds():

@@ -148,16 +148,21 @@ class Caller:
     inventory_version: int
 
 
-def caller(session: Session, key: str | None) -> Caller | None:
+# Built once: constructing the statement on every API call costs as much as running it.
+_CALLER = (
+    sa.select(ChannelConnection.id, ChannelConnection.key_hash, ChannelConnection.active,
+              Property.id, Property.created_at, Property.inventory_version)
+    .join(Property, Property.id == ChannelConnection.property_id)
+    .where(ChannelConnection.key_prefix == sa.bindparam("prefix"))
+)
+
+
+def caller(session, key: str | None) -> Caller | None:
+    """The caller of an API key; `session` may be a Session or a Connection."""
     m = KEY_RE.match(key or "")
     if not m:
         return None
-    row = session.execute(
-        sa.select(ChannelConnection.id, ChannelConnection.key_hash, ChannelConnection.active,
-                  Property.id, Property.created_at, Property.inventory_version)
-        .join(Property, Property.id == ChannelConnection.property_id)
-        .where(ChannelConnection.key_prefix == m.group(1))
-    ).first()
+    row = session.execute(_CALLER, {"prefix": m.group(1)}).first()
     if row is None or not row[2] or not hmac.compare_digest(row[1], _hash(key)):
         return None
     created = row[4] if row[4].tzinfo else row[4].replace(tzinfo=dt.timezone.utc)
