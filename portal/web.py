@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import abort, make_response, render_template, url_for
-from flask_babel import format_decimal, gettext
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, gettext
 from htmx_flask import request
 from jinja2_fragments.flask import render_block
 from wtforms import DecimalField
@@ -112,7 +113,74 @@ EVENTS = {
     "cancelled": _l("Cancelled by the channel"), "partially_cancelled": _l("Partly cancelled by the channel"),
     "expired": _l("Hold expired"), "modified": _l("Changed by the host"),
     "cancellation_requested": _l("Cancellation requested"), "deposit": _l("Deposit agreed"),
+    "deposit_removed": _l("Deposit removed"),
 }
+
+
+def _channel(code: str) -> str:
+    from services.channels import CHANNEL_LABELS
+
+    return tr(CHANNEL_LABELS.get(code, code))
+
+
+def _stay(p: dict, side: str) -> str:
+    arrival, departure = dt.date.fromisoformat(p[side + "_arrival"]), dt.date.fromisoformat(p[side + "_departure"])
+    return f"{format_date(arrival, 'short')}–{format_date(departure, 'short')} {p[side + '_category']}"
+
+
+def audit_summary(action: str, summary: str) -> str:
+    """A history line's details; channel entries are recorded with the channel's code, shown by name."""
+    if action.startswith("channel_") and summary:
+        code, _sep, rest = summary.partition(":")
+        modes = {"on_arrival": _l("Guest pays on arrival"), "prepaid": _l("Prepaid by the channel (e.g. e-domizil)")}
+        for mode, label in modes.items():
+            rest = rest.replace(mode, tr(label))
+        return _channel(code.strip()) + (":" + rest if rest else "")
+    return summary
+
+
+def feed_status(stored: str) -> str:
+    """An imported calendar's last sync (services.ical stores it as parameters)."""
+    try:
+        status = json.loads(stored) if stored else None
+    except ValueError:
+        return stored
+    if not isinstance(status, dict):
+        return "–"
+    if not status.get("ok"):
+        return gettext("Could not be read: %(reason)s", reason=status.get("error", ""))
+    return gettext("%(events)s entries read: %(added)s newly blocked, %(removed)s released, %(conflicts)s in conflict",
+                   events=status["events"], added=status["added"], removed=status["removed"], conflicts=status["conflicts"])
+
+
+def event_text(kind: str, detail: str) -> str:
+    """A booking event's details in the reader's language (services.notify.event stores parameters)."""
+    try:
+        p = json.loads(detail) if detail else {}
+    except ValueError:
+        return detail  # free text
+    if not isinstance(p, dict):
+        return detail
+    if "replaced_by" in p:
+        return gettext("replaced by #%(id)s: %(old)s → %(new)s", id=p["replaced_by"], old=_stay(p, "from"), new=_stay(p, "to"))
+    if "replaces" in p:
+        return gettext("change of #%(id)s: %(old)s → %(new)s", id=p["replaces"], old=_stay(p, "from"), new=_stay(p, "to"))
+    if kind == "hold_created" and "until" in p:
+        return gettext("from %(channel)s, held until %(time)s", channel=_channel(p.get("channel", "")),
+                       time=format_datetime(dt.datetime.fromisoformat(p["until"]), "short"))
+    if kind == "confirmed":
+        text = gettext("voucher %(voucher)s", voucher=p.get("voucher") or "-")
+        return text + (" " + gettext("(after the hold had expired)") if p.get("after_expiry") else "")
+    if kind == "partially_cancelled":
+        return gettext("units cancelled: %(cancelled)s, units kept: %(kept)s", cancelled=p.get("cancelled"), kept=p.get("kept"))
+    if kind == "deposit" and "amount" in p:
+        return gettext("%(amount)s due %(date)s", amount=format_currency(Decimal(p["amount"]), p.get("currency", "EUR")),
+                       date=format_date(dt.date.fromisoformat(p["due"]), "short"))
+    if kind == "cancellation_requested":
+        return p.get("note", "")
+    if "channel" in p:
+        return gettext("from %(channel)s", channel=_channel(p["channel"]))
+    return ""
 
 
 def register_template_helpers(app) -> None:
@@ -122,6 +190,8 @@ def register_template_helpers(app) -> None:
         return None if value is None else Decimal(str(value))
 
     app.jinja_env.globals["event_label"] = lambda kind: tr(EVENTS.get(kind, Message(kind)))
+    app.jinja_env.globals["event_text"] = event_text
+    app.jinja_env.globals["feed_status"] = feed_status
 
     @app.template_filter("short_money")
     def short_money(amount: Decimal) -> str:
@@ -133,4 +203,5 @@ def register_template_helpers(app) -> None:
         return ZoneInfo(name)
 
     app.jinja_env.globals["tr"] = tr
+    app.jinja_env.globals["audit_summary"] = audit_summary
     app.jinja_env.globals["action_label"] = lambda action: tr(ACTIONS.get(action, Message(action)))

@@ -131,8 +131,8 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
         raise
     old.status, old.replaced_by_id, old.updated_at = "modified", new.id, now
     detail = f"{notify.stay_text(old)} {old.category.name} → {notify.stay_text(new)} {cat.name}"
-    notify.event(session, old, "modified", f"replaced by #{new.id}: {detail}", actor)
-    notify.event(session, new, "created", f"change of #{old.id}: {detail}", actor)
+    notify.event(session, old, "modified", actor, replaced_by=new.id, **notify.change_params(old, new))
+    notify.event(session, new, "created", actor, replaces=old.id, **notify.change_params(old, new))
     notify.webhook(session, old.connection, "reservation.modified", {"original": as_dict(old), "replacement": as_dict(new)})
     notify.mail_host(session, prop, _l("Booking changed: %(guest)s", guest=old.guest_name),
                      _l("The booking of %(guest)s (voucher %(voucher)s) was changed: %(detail)s. The original order is marked as modified; the new stay is booking #%(id)s.",
@@ -153,7 +153,7 @@ def request_cancellation(session: Session, actor: User, prop: Property, booking_
         raise Invalid({"note": _l("At most %(n)s characters.", n=1000)})
     now = clock.now()
     b.cancel_requested_at, b.updated_at = now, now
-    notify.event(session, b, "cancellation_requested", note.strip(), actor)
+    notify.event(session, b, "cancellation_requested", actor, note=note.strip())
     notify.webhook(session, b.connection, "reservation.cancellation_requested",
                    {"reservation": as_dict(b), "voucher": b.voucher, "note": note.strip()})
     audit.record(session, actor, prop, "cancellation_requested", f"#{b.id} {b.guest_name}, voucher {b.voucher or '-'}")
@@ -183,7 +183,10 @@ def set_deposit(session: Session, actor: User, prop: Property, booking_id: int, 
         raise Invalid(errors)
     b.deposit_amount, b.deposit_due = amount, due if amount is not None else None
     b.updated_at = clock.now()
-    notify.event(session, b, "deposit", f"{amount} {prop.currency} due {due.isoformat()}" if amount is not None else "none", actor)
+    if amount is not None:
+        notify.event(session, b, "deposit", actor, amount=str(amount), currency=prop.currency, due=due.isoformat())
+    else:
+        notify.event(session, b, "deposit_removed", actor)
     audit.record(session, actor, prop, "deposit_set", f"#{b.id} {b.guest_name}: {amount or '-'}")
     session.commit()
     return b

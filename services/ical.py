@@ -9,6 +9,7 @@ A feed is fetched only by the worker (`flask ical sync`), never inside a request
 from __future__ import annotations
 
 import datetime as dt
+import json
 import urllib.request
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -159,9 +160,10 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
     except Exception as e:  # a broken feed must not stop the others; its status says why
         feed = session.get(IcalFeed, feed_id)
         feed.last_synced_at, feed.sync_requested_at = clock.now(), None
-        feed.last_status = f"error: {type(e).__name__}: {str(e)[:200]}"
+        status = {"ok": False, "error": f"{type(e).__name__}: {str(e)[:200]}"}
+        feed.last_status = json.dumps(status)
         session.commit()
-        return feed.last_status
+        return status_line(status)
     feed = session.get(IcalFeed, feed_id)
     cat = feed.category
     prop = cat.prop
@@ -196,13 +198,22 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
             session.expunge(block) if block in session else None
             conflicts += 1
     feed.last_synced_at, feed.sync_requested_at = now, None
-    feed.last_status = f"ok: {len(events)} events, {added} blocked, {removed} released, {conflicts} in conflict"
+    status = {"ok": True, "events": len(events), "added": added, "removed": removed, "conflicts": conflicts}
+    feed.last_status = json.dumps(status)
     if conflicts:
         notify.mail_host(session, prop, _l("Calendar %(name)s: possible double booking", name=feed.name),
                          _l("%(n)s event(s) of the calendar %(name)s fall on nights that are already fully booked here. Check them at once and contact the guests concerned.",
                             n=conflicts, name=feed.name))
     session.commit()
-    return feed.last_status
+    return status_line(status)
+
+
+def status_line(status: dict) -> str:
+    """The outcome of a sync for operators (the portal words it in the host's language)."""
+    if not status.get("ok"):
+        return f"error: {status.get('error', '')}"
+    return (f"ok: {status['events']} events, {status['added']} blocked, {status['removed']} released, "
+            f"{status['conflicts']} in conflict")
 
 
 def due_feeds(session: Session) -> list[int]:

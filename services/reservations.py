@@ -230,9 +230,9 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
         raise
     channel = conn.channel
     if data.status == "pending":
-        notify.event(session, b, "hold_created", f"{channel}, until {b.hold_expires_at.isoformat()}")
+        notify.event(session, b, "hold_created", channel=channel, until=b.hold_expires_at.isoformat())
     else:
-        notify.event(session, b, "created", channel)
+        notify.event(session, b, "created", channel=channel)
         _mail_new(session, b)
     session.commit()
     return b, True
@@ -280,7 +280,7 @@ def confirm(session: Session, conn: ChannelConnection, booking_id: int) -> Booki
         raise
     b.voucher = new_voucher(session)
     b.updated_at = clock.now()
-    notify.event(session, b, "confirmed", f"voucher {b.voucher}" + (" (after the hold had expired)" if was_expired else ""))
+    notify.event(session, b, "confirmed", voucher=b.voucher, after_expiry=was_expired)
     notify.mail_host(
         session, b.prop,
         _l("Hold confirmed: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay_text(b)),
@@ -304,7 +304,7 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
     if units is None or units == b.units:
         b.status = "cancelled"
         inventory.release(session, b)
-        notify.event(session, b, "cancelled", conn.channel)
+        notify.event(session, b, "cancelled", channel=conn.channel)
         text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s, voucher %(voucher)s). The nights are free again.",
                   channel=_channel_label(conn.channel), guest=b.guest_name, stay=notify.stay_text(b), voucher=b.voucher or "-")
     else:
@@ -313,7 +313,7 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
             b.total_price = (b.total_price * (b.units - units) / b.units).quantize(Decimal("0.01"))
         b.price_breakdown = _breakdown(session, b.prop, b.category, b.arrival, b.departure, b.units - units, b.total_price)
         b.units -= units
-        notify.event(session, b, "partially_cancelled", f"{units} of {b.units + units} units")
+        notify.event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)
         text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
                   channel=_channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay_text(b), left=b.units)
     b.updated_at = now
@@ -329,7 +329,7 @@ def sweep(session: Session) -> int:
     for b in expired:
         inventory.release(session, b)
         b.status, b.updated_at = "expired", now
-        notify.event(session, b, "expired", "hold time over, not paid")
+        notify.event(session, b, "expired")
         notify.webhook(session, b.connection, "reservation.expired", as_dict(b))
     session.commit()
     return len(expired)

@@ -626,3 +626,67 @@ def test_guest_input_is_escaped_everywhere(host, db_session, world):
         body = host.get(url).get_data(as_text=True)
         assert "<script>alert" not in body, url
         assert "&lt;script&gt;" in body, url
+
+
+def test_booking_history_is_worded_in_the_readers_language(host, world):
+    """Event details are stored as parameters and worded on display: no codes, no ISO timestamps."""
+    base = f"/p/{world.A.slug}/bookings/{world.A.online_id}"
+    moved = host.post(f"{base}/modify", data={"arrival": d(10).isoformat(), "departure": d(12).isoformat(),
+                                              "category_id": world.A.cat_id})
+    assert moved.status_code == 303
+    new_url = moved.headers["Location"]
+    assert host.post(f"{new_url}/deposit", data={"deposit_amount": "30.00", "deposit_due": d(5).isoformat()}).status_code == 303
+    english_page = host.get(new_url).get_data(as_text=True)
+    short = lambda day: f"{day.month}/{day.day}/{day:%y}"  # noqa: E731 - English short dates
+    assert f"change of #{world.A.online_id}: {short(d(6))}–{short(d(8))}" in english_page
+    assert f"→ {short(d(10))}–{short(d(12))}" in english_page
+    assert f"€30.00 due {short(d(5))}" in english_page
+    host.post("/language", data={"lang-locale": "de", "next": new_url})
+    german_page = host.get(new_url).get_data(as_text=True)
+    assert f"Änderung von #{world.A.online_id}: {d(6):%d.%m.%y}–{d(8):%d.%m.%y}" in german_page
+    assert f"30,00\xa0€ fällig am {d(5):%d.%m.%y}" in german_page
+    old_page = host.get(base).get_data(as_text=True)
+    assert "ersetzt durch #" in old_page and "T0" not in re.sub(r"<[^>]+>", "", old_page).split("Verlauf")[-1]
+
+
+def test_module_key_is_shown_once_works_and_dies_with_regenerate_and_off(app, host, world):
+    """R30: switching a module on shows its key once; the key opens the API for this property
+    only; a new key ends the old one; switching off ends it; the history names the channel."""
+    base = f"/p/{world.A.slug}/modules"
+    api = new_client(app)
+
+    def property_with(key):
+        return api.get("/api/v1/property", headers={"Authorization": f"Bearer {key}"})
+
+    page = host.post(f"{base}/booking/on", data={"booking-hold_minutes": "30", "booking-webhook_url": "",
+                                                "booking-payment_mode": "on_arrival"}).get_data(as_text=True)
+    key = re.search(r'id="new-key">([^<]+)<', page).group(1)
+    resp = property_with(key)
+    assert resp.status_code == 200 and resp.json["name"] == world.A.name
+    again = host.get(base).get_data(as_text=True)
+    assert key not in again and f"{key[:15]}_…" in again  # only the prefix stays visible
+    page = host.post(f"{base}/booking/regenerate").get_data(as_text=True)
+    new_key = re.search(r'id="new-key">([^<]+)<', page).group(1)
+    assert property_with(key).status_code == 401 and property_with(new_key).status_code == 200
+    assert host.post(f"{base}/booking/off").status_code == 303
+    assert property_with(new_key).status_code == 401
+    history = re.sub(r"\s+", " ", host.get(f"/p/{world.A.slug}/history").get_data(as_text=True))
+    assert "Channel module switched on</b> Booking.com" in history
+    assert "Channel module switched off</b> Booking.com" in history
+
+
+def test_imported_calendar_status_is_worded_for_the_host(host, db_session, world):
+    from services import ical
+    from tests.services.test_ical import _ics
+
+    page = f"/p/{world.A.slug}/calendars"
+    with db_session() as s:
+        ical.sync_feed(s, world.A.feed_id, fetcher=lambda url: _ics(("a@x", d(30), d(32)), ("b@x", d(34), d(35))))
+    assert "2 entries read: 2 newly blocked, 0 released, 0 in conflict" in host.get(page).get_data(as_text=True)
+
+    def boom(url):
+        raise OSError("connection refused")
+
+    with db_session() as s:
+        ical.sync_feed(s, world.A.feed_id, fetcher=boom)
+    assert "Could not be read: OSError: connection refused" in host.get(page).get_data(as_text=True)
