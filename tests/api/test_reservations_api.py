@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 
 import pytest
@@ -185,6 +186,25 @@ def test_rate_limit_is_429_json(make_app, session, channel):
     codes = [c.get("/api/v1/property", headers=headers).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     assert c.get("/api/v1/property", headers=headers).json["error"]["code"] == "rate_limited"
+
+
+def test_rate_limit_is_shared_by_app_servers_through_redis(make_app, session, channel):
+    """Several app servers count one key's requests together when REDIS_URL is set (README)."""
+    import socket
+    import uuid
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("REQUIRE_REDIS"):
+            raise
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    storage = "redis://127.0.0.1:6379/15"
+    servers = [make_app(API_RATE_LIMIT="3/minute", RATELIMIT_STORAGE_URI=storage,
+                        RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}") for _ in range(2)]
+    headers = {"Authorization": f"Bearer {channel[2].key}"}
+    codes = [servers[i % 2].test_client().get("/api/v1/property", headers=headers).status_code for i in range(4)]
+    assert codes == [200, 200, 200, 429]
 
 
 def test_twenty_concurrent_holds_for_the_last_unit_have_one_winner(app, session, channel, body):
