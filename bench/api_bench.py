@@ -1,7 +1,7 @@
 """API throughput under gunicorn with PostgreSQL: POST /reservations and GET /availability,
 each as a ratio to a trivial endpoint (/healthz) of the same app in the same run.
 
-    .venv/bin/python bench/api_bench.py [--seconds 10] [--runs 3] [--workers 4]
+    .venv/bin/python bench/api_bench.py [--seconds 10] [--runs 3] [--workers N (default: one per core)]
 
 Needs PostgreSQL (DATABASE_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/bench_api,
 created if missing and rebuilt from the migrations) and wrk (apt-get install wrk). Load goes
@@ -146,6 +146,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread when > 1)")
     args = ap.parse_args()
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     if not url.startswith("postgresql"):
@@ -159,7 +160,8 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "API_RATE_LIMIT": "100000000/minute", "SECRET_KEY": "bench", **EXTRA_ENV}
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "--threads", str(args.threads),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning",
          "portal:create_app()"], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -193,7 +195,7 @@ def main() -> None:
         server.wait(10)
     base_rps = statistics.median(results["GET /healthz (trivial)"])
     lines = [
-        f"API throughput, gunicorn {args.workers} workers, PostgreSQL, wrk 2 threads x 16 connections, "
+        f"API throughput, gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL, wrk 2 threads x 16 connections, "
         f"{args.runs} runs x {args.seconds} s; {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{dt.date.today().isoformat()}",
         "",

@@ -283,6 +283,7 @@ def profile(label: str, fn, runs: int = 20) -> str:
     prof.disable()
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(35)
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
     return f"\n### profile: {label} ({runs} runs)\n" + out.getvalue()
 
 

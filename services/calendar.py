@@ -18,9 +18,20 @@ from services.inventory import Night, nights_for, nights_of, occupying
 from services.models import Booking, Occupancy, Property, RoomCategory, Unit
 
 
+@dataclass(frozen=True, slots=True)
+class BarBooking:
+    """What the plan shows of a booking (read as plain columns: a month holds hundreds of them)."""
+    id: int
+    guest_name: str
+    source: str
+    status: str
+    arrival: dt.date
+    departure: dt.date
+
+
 @dataclass
 class Bar:
-    booking: Booking
+    booking: BarBooking
     span: int
     continues_before: bool
     continues_after: bool
@@ -78,16 +89,21 @@ def build(session: Session, prop: Property, start: dt.date, end: dt.date) -> Pla
     days = nights_of(start, end)
     figures = nights_for(session, [c.id for c in categories], start, end) if categories else {}
     unit_ids = [u.id for c in categories for u in c.units]
-    taken: dict[int, dict[dt.date, Booking]] = {uid: {} for uid in unit_ids}
+    taken: dict[int, dict[dt.date, BarBooking]] = {uid: {} for uid in unit_ids}
     if unit_ids:
         rows = session.execute(
-            sa.select(Occupancy.unit_id, Occupancy.night, Booking)
+            sa.select(Occupancy.unit_id, Occupancy.night, Booking.id, Booking.guest_name, Booking.source,
+                      Booking.status, Booking.arrival, Booking.departure)
             .join(Booking, Booking.id == Occupancy.booking_id)
             .where(Occupancy.unit_id.in_(unit_ids), Occupancy.night >= start, Occupancy.night < end,
                    occupying(clock.now()))
         )
-        for uid, night, booking in rows:
-            taken[uid][night] = booking
+        bookings: dict[int, BarBooking] = {}
+        for uid, night, *columns in rows:
+            b = bookings.get(columns[0])
+            if b is None:
+                b = bookings[columns[0]] = BarBooking(*columns)
+            taken[uid][night] = b
     plan_rows = []
     for c in categories:
         nights = [figures[c.id][d] for d in days]
@@ -96,7 +112,7 @@ def build(session: Session, prop: Property, start: dt.date, end: dt.date) -> Pla
     return Plan(prop, start, end, clock.today(prop.timezone), days, plan_rows)
 
 
-def _unit_row(unit: Unit, days: list[dt.date], taken: dict[dt.date, Booking]) -> UnitRow:
+def _unit_row(unit: Unit, days: list[dt.date], taken: dict[dt.date, BarBooking]) -> UnitRow:
     row = UnitRow(unit)
     i = 0
     while i < len(days):

@@ -162,7 +162,51 @@ def caller(session, key: str | None) -> Caller | None:
     m = KEY_RE.match(key or "")
     if not m:
         return None
-    row = session.execute(_CALLER, {"prefix": m.group(1)}).first()
+    return _caller_of(session.execute(_CALLER, {"prefix": m.group(1)}).first(), key)
+
+
+def caller_autocommit(engine: sa.engine.Engine, key: str | None) -> Caller | None:
+    """caller(), as one autocommit statement on a pooled DBAPI connection (PostgreSQL).
+
+    No transaction and no SQL layer around the one round trip: through a Session or a
+    Connection the look-up cost twice the round trip, a third of a cached availability
+    answer (bench/api_bench.py). The SQL is `_CALLER`, compiled once for the dialect. A
+    connection that fails is dropped from the pool (SQLAlchemy does that only for its own
+    executions) and the look-up tried once more on a fresh one."""
+    m = KEY_RE.match(key or "")
+    if not m:
+        return None
+    sql = _compiled(engine.dialect)
+    for attempt in (1, 2):
+        raw = engine.raw_connection()
+        try:
+            dbapi = raw.driver_connection
+            dbapi.autocommit = True
+            with dbapi.cursor() as cur:
+                cur.execute(sql, {"prefix": m.group(1)})
+                row = cur.fetchone()
+            dbapi.autocommit = False
+        except engine.dialect.loaded_dbapi.OperationalError:
+            raw.invalidate()
+            if attempt == 2:
+                raise
+            continue
+        finally:
+            raw.close()
+        return _caller_of(row, key)
+    return None  # not reached
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(dialect) -> str:
+    if dialect.name not in _COMPILED:
+        _COMPILED[dialect.name] = str(_CALLER.compile(dialect=dialect))
+    return _COMPILED[dialect.name]
+
+
+def _caller_of(row, key: str) -> Caller | None:
     if row is None or not row[2] or not hmac.compare_digest(row[1], _hash(key)):
         return None
     created = row[4] if row[4].tzinfo else row[4].replace(tzinfo=dt.timezone.utc)

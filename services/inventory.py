@@ -88,17 +88,16 @@ def nights_for(session: Session, category_ids: list[int], start: dt.date, end: d
     )
     days = nights_of(start, end)
     result = {cid: {d: Night(d, unit_counts.get(cid, 0)) for d in days} for cid in category_ids}
-    for rate in session.scalars(
-        sa.select(NightRate).where(
-            NightRate.category_id.in_(category_ids), NightRate.night >= start, NightRate.night < end
-        )
-    ):
-        n = result[rate.category_id][rate.night]
+    rates = session.execute(  # plain columns, not entities: a month of a property is hundreds of rows
+        sa.select(NightRate.category_id, NightRate.night, NightRate.quota, NightRate.price, NightRate.min_stay,
+                  NightRate.closed, NightRate.closed_to_arrival, NightRate.closed_to_departure)
+        .where(NightRate.category_id.in_(category_ids), NightRate.night >= start, NightRate.night < end)
+    )
+    for cid, night, quota, price, min_stay, closed, no_arrival, no_departure in rates:
+        n = result[cid][night]
         n.has_rate = True
-        n.quota, n.price, n.min_stay = rate.quota, rate.price, rate.min_stay
-        n.closed, n.closed_to_arrival, n.closed_to_departure = (
-            rate.closed, rate.closed_to_arrival, rate.closed_to_departure,
-        )
+        n.quota, n.price, n.min_stay = quota, price, min_stay
+        n.closed, n.closed_to_arrival, n.closed_to_departure = closed, no_arrival, no_departure
     online = counts_against_quota()
     rows = session.execute(
         sa.select(

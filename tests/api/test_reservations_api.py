@@ -266,3 +266,24 @@ def test_cached_availability_is_never_stale(session, channel, body):
     assert night()["price"] == "95.00"
     properties.add_extra_cost(session, prop.owner, prop, "Kurtaxe", "2.50", "night", None)
     assert night()["final_price"] == "127.50"
+
+
+def test_key_lookup_survives_a_dropped_database_connection(app, session, channel):
+    """PostgreSQL: the API's key look-up runs on a raw pooled connection; one the server closed
+    is dropped from the pool and the look-up done on a fresh one (no error reaches the channel)."""
+    from portal.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the autocommit look-up is used on PostgreSQL only")
+    engine = sa.create_engine(db.engine.url, pool_size=1, max_overflow=0)
+    try:
+        raw = engine.raw_connection()
+        pid = raw.driver_connection.info.backend_pid
+        raw.close()
+        with db.engine.connect() as other:
+            assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
+        who = channels.caller_autocommit(engine, channel[2].key)
+        assert who is not None and who.connection_id == channel[1].id
+        assert channels.caller_autocommit(engine, channel[2].key[:-1] + "x") is None  # a wrong key stays wrong
+    finally:
+        engine.dispose()

@@ -42,12 +42,9 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header[:7].lower() == "bearer " else None
     if db.engine.dialect.name == "postgresql":
-        # One statement on an autocommit connection: no BEGIN/ROLLBACK round trips around it,
-        # which matters for the cached availability answer (it needs nothing else). SQLite
-        # keeps the session: its connections emit their own BEGIN (services/db.py).
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            who = channels.caller(conn, key)
-    else:
+        # One autocommit statement: a cached availability answer needs nothing else.
+        who = channels.caller_autocommit(db.engine, key)
+    else:  # SQLite connections emit their own BEGIN (services/db.py): keep to the session
         who = channels.caller(db.session, key)
     if who is None:
         raise Unauthorized(_l("Missing or wrong API key."))

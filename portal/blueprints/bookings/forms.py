@@ -4,14 +4,8 @@ from wtforms import Form, SearchField, SelectChoice
 from wtforms import DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from portal.web import LocalDecimalField
+from portal.web import SOURCE_LABELS, LocalDecimalField
 from services.properties import EMAIL
-
-SOURCE_LABELS = {
-    "own": _("Own booking"), "tourist_office": _("Tourist-office site"), "slevomat": _("Deal site (Slevomat)"),
-    "booking": _("Booking.com"), "e_domizil": _("e-domizil"), "api": _("Other API client"),
-    "ical": _("Imported calendar"),
-}
 
 
 class OwnBookingForm(FlaskForm):
@@ -42,7 +36,7 @@ class FilterForm(Form):
 
     q = SearchField(_("Guest or voucher"), validators=[Optional(), Length(max=100)])
     source = SelectField(_("Source"), choices=[SelectChoice("", _("all sources"))] + [
-        SelectChoice(k, v) for k, v in SOURCE_LABELS.items()], validators=[Optional()])
+        SelectChoice(k, _(v.text)) for k, v in SOURCE_LABELS.items()], validators=[Optional()])
     status = SelectField(_("Status"), choices=[
         SelectChoice("", _("all")), SelectChoice("confirmed", _("confirmed")),
         SelectChoice("pending", _("temporarily unconfirmed")), SelectChoice("cancelled", _("cancelled")),

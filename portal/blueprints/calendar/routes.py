@@ -10,7 +10,7 @@ from htmx_flask import request
 from portal.blueprints.calendar import bp
 from portal.blueprints.calendar.forms import BulkForm, NightForm
 from portal.extensions import db
-from portal.web import apply_errors, is_fragment_request, parse_date, parse_month, render, tr
+from portal.web import apply_errors, fmt_date, is_fragment_request, parse_date, parse_month, render, tr
 from services import access, calendar, clock, inventory, rates
 from services.bookings import final_price
 from services.errors import Conflict, Invalid
@@ -72,7 +72,7 @@ def night(slug, cat_id, night):
             figures = inventory.nights_for(db.session, [cat.id], day, day + dt.timedelta(days=1))[cat.id][day]
             return render("calendar/night.html", "saved", prop=prop, cat=cat, day=day, n=figures,
                           final=final_price(prop, cat.id, figures.price),
-                          message=_("%(category)s, %(night)s saved.", category=cat.name, night=day.strftime("%d.%m.%Y")))
+                          message=_("%(category)s, %(night)s saved.", category=cat.name, night=fmt_date(day, "medium")))
     if form.is_submitted():
         status = 422
     return render("calendar/night.html", "editor", status=status, prop=prop, cat=cat, day=day, form=form,

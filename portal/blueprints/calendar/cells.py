@@ -1,0 +1,99 @@
+"""The unit rows of the occupancy plan, written in Python.
+
+A month of 30 units is about 900 cells; through Jinja each cost ten times what an f-string
+does, and together they were half of the page's time (bench/run.py). The markup is the one
+the template had; tests/web and tests/browser read it. Everything from the database or the
+user is escaped here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import format_currency
+from markupsafe import Markup, escape
+
+from portal.web import fmt_date, gettext, request_memo, short_money, source_label
+from services.i18n import _l
+
+
+def unit_cells(row, today: dt.date, book_base: str, detail_base: str) -> Markup:
+    """The cells of one unit's row: a link to book each free night from today, a bar per booking."""
+    unit_id = row.unit.id
+    name = escape(row.unit.name)
+    book_base, detail_base = escape(book_base), escape(detail_base)
+    memo = request_memo()  # bar titles repeat labels and dates across the rows
+    out = []
+    for c in row.cells:
+        if type(c) is dt.date:
+            iso = c.isoformat()
+            if c < today:
+                out.append(f'<td class="free past" data-unit="{unit_id}" data-unit-name="{name}" data-night="{iso}"></td>')
+            else:
+                out.append(f'<td class="free" data-unit="{unit_id}" data-unit-name="{name}" data-night="{iso}">'
+                           f'<a href="{book_base}?unit_id={unit_id}&amp;arrival={iso}" aria-label="{name} {iso}"></a></td>')
+            continue
+        b, kind = c.booking, c.kind
+        key = ("bar", kind, b.source, b.arrival, b.departure)
+        if key not in memo:
+            label = (gettext("temporarily unconfirmed reservation from %(channel)s", channel=source_label(b.source))
+                     if kind == "hold" else source_label(kind))
+            memo[key] = escape(f"{label} · {fmt_date(b.arrival, 'short')}–{fmt_date(b.departure, 'short')}")
+        classes = f"bar k-{kind}" + (" cont-l" if c.continues_before else "") + (" cont-r" if c.continues_after else "")
+        guest = escape(b.guest_name)
+        title = f"{guest} · {memo[key]}"
+        out.append(f'<td colspan="{c.span}" class="{classes}"><a href="{detail_base}{b.id}" hx-get="{detail_base}{b.id}" '
+                   f'title="{title}">{guest}</a></td>')
+    return Markup("".join(out))
+
+
+CELL_TITLE = _l("free %(free)s of %(units)s · quota %(quota)s · available online %(available)s")
+FINAL_PRICE = _l("final price")
+
+
+def _patterns() -> tuple[str, str]:
+    """The cell title as a translated pattern (placeholders kept), and the words "final price"."""
+    keep = {name: f"%({name})s" for name in ("free", "units", "quota", "available")}
+    return gettext(CELL_TITLE.text, **keep), gettext(FINAL_PRICE.text)
+
+
+def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency: str, oob: bool = False,
+               _texts: tuple | None = None) -> Markup:
+    """One night of a room category: free/total, price, restriction marks; a link to edit it from today.
+
+    `_texts` (title pattern, "final price", price text, final-price text) spares a month of
+    cells the same look-ups; the night editor's out-of-band update passes none."""
+    title_pattern, final_label, price_text, final_text = _texts or (
+        *_patterns(), short_money(n.price) if n.price is not None else "–",
+        format_currency(final, currency) if final is not None else "")
+    iso = n.night.isoformat()
+    past = n.night < today
+    state = "" if past else " closed" if n.closed else " full" if n.available == 0 else ""  # the past is only shown
+    title = title_pattern % {"free": n.free, "units": n.units, "quota": n.quota, "available": n.available}
+    if final is not None:
+        title += f" · {final_label} {final_text}"
+    marks = (("✕" if n.closed else "") + ("→|" if n.closed_to_arrival else "") + ("|→" if n.closed_to_departure else "")
+             + (f"≥{n.min_stay}" if n.min_stay > 1 else ""))
+    url = f"{escape(night_base)}{cat_id}/{iso}"
+    opening, closing = ('<span class="ro">', "</span>") if past else (f'<a href="{url}" hx-get="{url}">', "</a>")
+    swap = 'hx-swap-oob="true" ' if oob else ""
+    return Markup(
+        f'<td id="n-{cat_id}-{iso}" {swap}class="night{state}{" past" if past else ""}" '
+        f'title="{escape(title)}">{opening}<span class="free-count">{n.free}/{n.units}</span>'
+        f'<span class="price">{escape(price_text)}</span><span class="marks">{marks}</span>{closing}</td>')
+
+
+def night_cells(row, today: dt.date, night_base: str, currency: str) -> Markup:
+    """A room category's nights for the month; prices repeat night after night, so each run of
+    equal values is formatted once (babel is slow)."""
+    pattern, final_label = _patterns()
+    out = []
+    price = final_seen = object()
+    price_text = final_text = ""
+    for n, final in zip(row.nights, row.finals):
+        if n.price != price:
+            price, price_text = n.price, (short_money(n.price) if n.price is not None else "–")
+        if final != final_seen:
+            final_seen, final_text = final, (format_currency(final, currency) if final is not None else "")
+        out.append(night_cell(n, final, row.category.id, today, night_base, currency,
+                              _texts=(pattern, final_label, price_text, final_text)))
+    return Markup("".join(out))
