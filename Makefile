@@ -24,7 +24,7 @@ translations: $(VENV)/.installed $(CATALOGS:.po=.mo)
 
 extract-messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
-	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
 
 # The worker (webhooks, e-mails, hold sweep, iCal sync) runs beside the server and stops with it.
 run: install

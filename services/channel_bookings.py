@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from services import access, audit, clock, inventory, notify
 from services.bookings import get_booking
 from services.errors import Conflict, Invalid
-from services.i18n import _l
+from services.i18n import Message, _l
 from services.inventory import MAX_RANGE_DAYS
 from services.models import Booking, BookingEvent, MailMessage, Property, RoomCategory, User
 from services.reservations import _breakdown, as_dict
@@ -134,9 +134,11 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
     notify.event(session, old, "modified", actor, replaced_by=new.id, **notify.change_params(old, new))
     notify.event(session, new, "created", actor, replaces=old.id, **notify.change_params(old, new))
     notify.webhook(session, old.connection, "reservation.modified", {"original": as_dict(old), "replacement": as_dict(new)})
+    change = Message("%(old_stay)s %(old_category)s → %(new_stay)s %(new_category)s", old_stay=notify.stay(old),
+                     old_category=old.category.name, new_stay=notify.stay(new), new_category=cat.name)
     notify.mail_host(session, prop, _l("Booking changed: %(guest)s", guest=old.guest_name),
                      _l("The booking of %(guest)s (voucher %(voucher)s) was changed: %(detail)s. The original order is marked as modified; the new stay is booking #%(id)s.",
-                        guest=old.guest_name, voucher=old.voucher or "-", detail=detail, id=new.id))
+                        guest=old.guest_name, voucher=old.voucher or "-", detail=change, id=new.id))
     audit.record(session, actor, prop, "booking_changed", f"#{old.id} → #{new.id}: {detail}")
     session.commit()
     return new

@@ -5,6 +5,8 @@ web layer translates it when it renders (portal.web.tr). pybabel extracts `_l` c
 """
 from __future__ import annotations
 
+import datetime as dt
+
 
 class Message:
     __slots__ = ("text", "params")
@@ -52,5 +54,15 @@ def render(message: Message | str, locale: str) -> str:
     if locale not in _catalogs:
         _catalogs[locale] = Translations.load(_catalog_dir, [locale])
     text = _catalogs[locale].gettext(message.text)
-    params = {k: render(v, locale) if isinstance(v, Message) else v for k, v in message.params.items()}
+    params = {k: _param(v, locale) for k, v in message.params.items()}
     return text % params if params else text
+
+
+def _param(value, locale: str):
+    if isinstance(value, Message):
+        return render(value, locale)
+    if type(value) is dt.date:
+        from babel.dates import format_date
+
+        return format_date(value, "medium", locale=locale)
+    return value

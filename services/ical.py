@@ -202,7 +202,7 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
     feed.last_status = json.dumps(status)
     if conflicts:
         notify.mail_host(session, prop, _l("Calendar %(name)s: possible double booking", name=feed.name),
-                         _l("%(n)s event(s) of the calendar %(name)s fall on nights that are already fully booked here. Check them at once and contact the guests concerned.",
+                         _l("Events of the calendar %(name)s that fall on nights already fully booked here: %(n)s. Check them at once and contact the guests concerned.",
                             n=conflicts, name=feed.name))
     session.commit()
     return status_line(status)

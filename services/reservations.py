@@ -254,10 +254,10 @@ def _channel_label(source: str):
 def _mail_new(session, b: Booking) -> None:
     notify.mail_host(
         session, b.prop,
-        _l("New booking: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay_text(b)),
+        _l("New booking: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
         _l("A new booking arrived from %(channel)s.\n\nGuest: %(guest)s, %(email)s, %(phone)s\nStay: %(stay)s, %(category)s x %(units)s\nVoucher: %(voucher)s\nTotal: %(total)s",
            channel=_channel_label(b.source), guest=b.guest_name, email=b.guest_email or "-", phone=b.guest_phone or "-",
-           stay=notify.stay_text(b), category=b.category.name, units=b.units, voucher=b.voucher or "-",
+           stay=notify.stay(b), category=b.category.name, units=b.units, voucher=b.voucher or "-",
            total=f"{b.total_price} {b.prop.currency}" if b.total_price is not None else "-"),
     )
 
@@ -283,9 +283,9 @@ def confirm(session: Session, conn: ChannelConnection, booking_id: int) -> Booki
     notify.event(session, b, "confirmed", voucher=b.voucher, after_expiry=was_expired)
     notify.mail_host(
         session, b.prop,
-        _l("Hold confirmed: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay_text(b)),
+        _l("Hold confirmed: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
         _l("The temporarily unconfirmed reservation of %(guest)s (%(stay)s) is paid and confirmed. Voucher: %(voucher)s",
-           guest=b.guest_name, stay=notify.stay_text(b), voucher=b.voucher),
+           guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher),
     )
     session.commit()
     return b
@@ -306,7 +306,7 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
         inventory.release(session, b)
         notify.event(session, b, "cancelled", channel=conn.channel)
         text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s, voucher %(voucher)s). The nights are free again.",
-                  channel=_channel_label(conn.channel), guest=b.guest_name, stay=notify.stay_text(b), voucher=b.voucher or "-")
+                  channel=_channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher or "-")
     else:
         inventory.release_units(session, b, units)
         if b.total_price is not None:
@@ -315,9 +315,9 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
         b.units -= units
         notify.event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)
         text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
-                  channel=_channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay_text(b), left=b.units)
+                  channel=_channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
     b.updated_at = now
-    notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay_text(b)), text)
+    notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)), text)
     session.commit()
     return b
 

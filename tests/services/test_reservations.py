@@ -37,6 +37,8 @@ def _occupied(session, booking):
 
 def test_paid_reservation_gets_voucher_price_breakdown_and_host_mail(session, setup):
     prop, conn = setup
+    prop.owner.locale = "en"  # the host reads English: dates like "Dec 3, 2026"
+    session.commit()
     b, created = reservations.create(session, conn, _input(prop))
     assert created and b.status == "confirmed" and b.voucher and len(b.voucher) == 10
     d = reservations.as_dict(b)
@@ -45,6 +47,9 @@ def test_paid_reservation_gets_voucher_price_breakdown_and_host_mail(session, se
     assert d["total_price"] == "230.00" and d["currency"] == "EUR" and d["payment_mode"] == "on_arrival"
     mail = session.scalar(sa.select(MailMessage))
     assert "Eva Gast" in mail.subject + mail.body and b.voucher in mail.body  # R24: full contact with the booking
+    from babel.dates import format_date
+
+    assert f"{format_date(b.arrival, 'medium', locale='en')}–{format_date(b.departure, 'medium', locale='en')}" in mail.body
 
 
 def test_retry_with_same_external_id_books_nothing_again(session, setup):
