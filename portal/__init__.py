@@ -6,7 +6,7 @@ import os
 
 from flask import Flask, flash, g, redirect, session, url_for
 from werkzeug.routing import IntegerConverter
-from flask_babel import format_currency, format_date, gettext
+from flask_babel import gettext
 from flask_login import current_user, logout_user
 from htmx_flask import request
 
@@ -112,7 +112,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.blueprints import register_all
 
     register_all(app)
-    from portal.web import fmt_date, register_template_helpers
+    from portal.web import fmt_date, money, register_template_helpers
 
     register_template_helpers(app)
     errors.register(app)
@@ -124,7 +124,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.context_processor
     def template_helpers():
         return {
-            "money": lambda amount, currency="EUR": "" if amount is None else format_currency(amount, currency),
+            "money": money,
             "fmt_date": fmt_date,
             "session_seconds": int(app.config["SESSION_TIMEOUT"].total_seconds()),
             "current_locale": select_locale(),

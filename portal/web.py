@@ -12,6 +12,7 @@ from htmx_flask import request
 from jinja2_fragments.flask import render_block
 from wtforms import DecimalField
 
+from services.channels import channel_label
 from services.errors import Invalid
 from services.i18n import Message, _l
 
@@ -66,6 +67,11 @@ def fmt_date(day, format: str = "medium") -> str:
     if key not in memo:
         memo[key] = format_date(day, format)
     return memo[key]
+
+
+def money(amount: Decimal | None, currency: str = "EUR") -> str:
+    """An amount with its currency for the locale; nothing for no amount."""
+    return "" if amount is None else format_currency(amount, currency)
 
 
 def short_money(amount: Decimal) -> str:
@@ -171,35 +177,44 @@ def source_label(kind: str) -> str:
     return tr(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
 
 
-def _channel(code: str) -> str:
-    from services.channels import CHANNEL_LABELS
+PAYMENT_LABELS = {"on_arrival": _l("Guest pays on arrival"), "prepaid": _l("Prepaid by the channel (e.g. e-domizil)")}
 
-    return tr(CHANNEL_LABELS.get(code, code))
+
+def _channel(code: str) -> str:
+    return tr(channel_label(code))
+
+
+def _params(stored: str) -> dict | None:
+    """What services.i18n.stored kept; None for a record written as text (shown as it is)."""
+    try:
+        params = json.loads(stored) if stored else {}
+    except ValueError:
+        return None
+    return params if isinstance(params, dict) else None
 
 
 def _stay(p: dict, side: str) -> str:
     arrival, departure = dt.date.fromisoformat(p[side + "_arrival"]), dt.date.fromisoformat(p[side + "_departure"])
-    return f"{format_date(arrival, 'short')}–{format_date(departure, 'short')} {p[side + '_category']}"
+    return f"{fmt_date(arrival, 'short')}–{fmt_date(departure, 'short')} {p[side + '_category']}"
 
 
-def audit_summary(action: str, summary: str) -> str:
-    """A history line's details; channel entries are recorded with the channel's code, shown by name."""
-    if action.startswith("channel_") and summary:
-        code, _sep, rest = summary.partition(":")
-        modes = {"on_arrival": _l("Guest pays on arrival"), "prepaid": _l("Prepaid by the channel (e.g. e-domizil)")}
-        for mode, label in modes.items():
-            rest = rest.replace(mode, tr(label))
-        return _channel(code.strip()) + (":" + rest if rest else "")
-    return summary
+def audit_summary(summary: str) -> str:
+    """A history line's details: its text, or its parameters in the reader's language."""
+    p = _params(summary)
+    if p is None:
+        return summary
+    if "hold_minutes" in p:
+        return gettext("%(channel)s: hold time %(minutes)s min, %(payment)s", channel=_channel(p.get("channel", "")),
+                       minutes=p["hold_minutes"], payment=tr(PAYMENT_LABELS.get(p.get("payment_mode"), p.get("payment_mode"))))
+    return _channel(p["channel"]) if "channel" in p else ""
 
 
 def feed_status(stored: str) -> str:
     """An imported calendar's last sync (services.ical stores it as parameters)."""
-    try:
-        status = json.loads(stored) if stored else None
-    except ValueError:
+    status = _params(stored)
+    if status is None:
         return stored
-    if not isinstance(status, dict):
+    if not status:
         return "–"
     if not status.get("ok"):
         return gettext("Could not be read: %(reason)s", reason=status.get("error", ""))
@@ -209,11 +224,8 @@ def feed_status(stored: str) -> str:
 
 def event_text(kind: str, detail: str) -> str:
     """A booking event's details in the reader's language (services.notify.event stores parameters)."""
-    try:
-        p = json.loads(detail) if detail else {}
-    except ValueError:
-        return detail  # free text
-    if not isinstance(p, dict):
+    p = _params(detail)
+    if p is None:
         return detail
     if "replaced_by" in p:
         return gettext("replaced by #%(id)s: %(old)s → %(new)s", id=p["replaced_by"], old=_stay(p, "from"), new=_stay(p, "to"))
@@ -228,8 +240,8 @@ def event_text(kind: str, detail: str) -> str:
     if kind == "partially_cancelled":
         return gettext("units cancelled: %(cancelled)s, units kept: %(kept)s", cancelled=p.get("cancelled"), kept=p.get("kept"))
     if kind == "deposit" and "amount" in p:
-        return gettext("%(amount)s due %(date)s", amount=format_currency(Decimal(p["amount"]), p.get("currency", "EUR")),
-                       date=format_date(dt.date.fromisoformat(p["due"]), "short"))
+        return gettext("%(amount)s due %(date)s", amount=money(Decimal(p["amount"]), p.get("currency", "EUR")),
+                       date=fmt_date(dt.date.fromisoformat(p["due"]), "short"))
     if kind == "cancellation_requested":
         return p.get("note", "")
     if "channel" in p:

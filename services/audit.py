@@ -5,10 +5,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services import clock
+from services.i18n import stored
 from services.models import AuditEntry, Property, User
 
 
-def record(session: Session, actor: User | None, prop: Property | None, action: str, summary: str) -> None:
+def record(session: Session, actor: User | None, prop: Property | None, action: str, summary: str = "",
+           **params) -> None:
+    """One line of history. With `params` (JSON values) instead of a summary, the web layer words
+    the details in the reader's language (portal.web.audit_summary)."""
+    if params:
+        summary = stored(params)
     session.add(
         AuditEntry(
             at=clock.now(), actor_id=actor.id if actor else None,

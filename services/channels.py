@@ -29,6 +29,13 @@ CHANNEL_LABELS = {
     "e_domizil": _l("e-domizil"),
     "api": _l("Other API client"),
 }
+
+
+def channel_label(code: str):
+    """A channel's name (a translatable Message) for its code; unknown codes as they are."""
+    return CHANNEL_LABELS.get(code, code)
+
+
 KEY_RE = re.compile(r"^hp_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{20,})$")
 
 
@@ -103,7 +110,7 @@ def switch_on(session: Session, actor: User | None, prop: Property, channel: str
         session.add(conn)
     conn.active, conn.hold_minutes, conn.webhook_url, conn.payment_mode, conn.updated_at = True, hold, url, mode, now
     key = _new_key(conn)
-    audit.record(session, actor, prop, "channel_on", source)
+    audit.record(session, actor, prop, "channel_on", channel=source)
     session.commit()
     return conn, key
 
@@ -113,7 +120,7 @@ def regenerate_key(session: Session, actor: User, prop: Property, channel: str) 
     conn = get_connection(session, prop, channel)
     key = _new_key(conn)
     conn.active, conn.updated_at = True, clock.now()
-    audit.record(session, actor, prop, "channel_key_regenerated", conn.channel)
+    audit.record(session, actor, prop, "channel_key_regenerated", channel=conn.channel)
     session.commit()
     return key
 
@@ -123,7 +130,7 @@ def revoke(session: Session, actor: User, prop: Property, channel: str) -> None:
     access.check_property(actor, prop)
     conn = get_connection(session, prop, channel)
     conn.active, conn.key_prefix, conn.key_hash, conn.updated_at = False, None, "", clock.now()
-    audit.record(session, actor, prop, "channel_off", conn.channel)
+    audit.record(session, actor, prop, "channel_off", channel=conn.channel)
     session.commit()
 
 
@@ -133,7 +140,8 @@ def update_settings(session: Session, actor: User, prop: Property, channel: str,
     conn = get_connection(session, prop, channel)
     conn.hold_minutes, conn.webhook_url, conn.payment_mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
     conn.updated_at = clock.now()
-    audit.record(session, actor, prop, "channel_settings", f"{conn.channel}: {conn.hold_minutes} min, {conn.payment_mode}")
+    audit.record(session, actor, prop, "channel_settings", channel=conn.channel, hold_minutes=conn.hold_minutes,
+                 payment_mode=conn.payment_mode)
     session.commit()
     return conn
 

@@ -6,6 +6,7 @@ web layer translates it when it renders (portal.web.tr). pybabel extracts `_l` c
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 
 class Message:
@@ -66,3 +67,9 @@ def _param(value, locale: str):
 
         return format_date(value, "medium", locale=locale)
     return value
+
+
+def stored(params: dict) -> str:
+    """Parameters of a record (a booking event, a history line, a sync outcome) kept instead of
+    words, so that each reader gets them in their own language (portal.web words them)."""
+    return json.dumps(params, separators=(",", ":"), sort_keys=True, default=str) if params else ""

@@ -9,7 +9,6 @@ A feed is fetched only by the worker (`flask ical sync`), never inside a request
 from __future__ import annotations
 
 import datetime as dt
-import json
 import urllib.request
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from services import access, audit, clock, inventory, notify
 from services.errors import Conflict, Invalid, NotFound
-from services.i18n import _l
+from services.i18n import _l, stored
 from services.models import Booking, IcalFeed, Property, RoomCategory, User
 
 EXPORT_DAYS = 540
@@ -161,7 +160,7 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
         feed = session.get(IcalFeed, feed_id)
         feed.last_synced_at, feed.sync_requested_at = clock.now(), None
         status = {"ok": False, "error": f"{type(e).__name__}: {str(e)[:200]}"}
-        feed.last_status = json.dumps(status)
+        feed.last_status = stored(status)
         session.commit()
         return status_line(status)
     feed = session.get(IcalFeed, feed_id)
@@ -199,7 +198,7 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
             conflicts += 1
     feed.last_synced_at, feed.sync_requested_at = now, None
     status = {"ok": True, "events": len(events), "added": added, "removed": removed, "conflicts": conflicts}
-    feed.last_status = json.dumps(status)
+    feed.last_status = stored(status)
     if conflicts:
         notify.mail_host(session, prop, _l("Calendar %(name)s: possible double booking", name=feed.name),
                          _l("Events of the calendar %(name)s that fall on nights already fully booked here: %(n)s. Check them at once and contact the guests concerned.",

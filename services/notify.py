@@ -11,7 +11,7 @@ import json
 from sqlalchemy.orm import Session
 
 from services import clock
-from services.i18n import Message, render
+from services.i18n import Message, render, stored
 from services.models import Booking, BookingEvent, ChannelConnection, MailMessage, OutboxEvent, Property, User
 
 
@@ -19,7 +19,7 @@ def event(session: Session, booking: Booking, kind: str, actor: User | None = No
     """A line in the booking's own history. `params` (JSON values) are stored, not text, so that
     the web layer words the line in the reader's language (portal.web.event_text)."""
     session.add(BookingEvent(booking_id=booking.id, at=clock.now(), kind=kind, actor_id=actor.id if actor else None,
-                             detail=json.dumps(params, separators=(",", ":"), sort_keys=True) if params else ""))
+                             detail=stored(params)))
 
 
 def change_params(old: Booking, new: Booking) -> dict:

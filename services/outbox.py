@@ -75,16 +75,7 @@ def deliver_webhooks(session: Session, limit: int = 100, timeout: float = 10.0) 
             error = f"HTTP {e.code}"
         except (urllib.error.URLError, OSError, ValueError) as e:
             error = f"{type(e).__name__}: {e}"
-        row = session.get(OutboxEvent, event_id)
-        row.attempts += 1
-        if error:
-            row.last_error = error[:MAX_ERROR]
-            row.next_attempt_at = clock.now() + backoff(row.attempts)
-            result.failed += 1
-        else:
-            row.delivered_at, row.last_error = clock.now(), ""
-            result.sent += 1
-        session.commit()
+        _outcome(session, session.get(OutboxEvent, event_id), "delivered_at", error, result)
     return result
 
 
@@ -119,13 +110,18 @@ def deliver_mail(session: Session, smtp: SMTPSettings | None, limit: int = 100) 
                 client.send_message(msg)
         except (smtplib.SMTPException, OSError) as e:
             error = f"{type(e).__name__}: {e}"
-        row = session.get(MailMessage, mail_id)
-        row.attempts += 1
-        if error:
-            row.last_error, row.next_attempt_at = error[:MAX_ERROR], clock.now() + backoff(row.attempts)
-            result.failed += 1
-        else:
-            row.sent_at, row.last_error = clock.now(), ""
-            result.sent += 1
-        session.commit()
+        _outcome(session, session.get(MailMessage, mail_id), "sent_at", error, result)
     return result
+
+
+def _outcome(session: Session, row, done_field: str, error: str, result: Result) -> None:
+    """Write back one attempt: done (never sent again), or the error and when to retry."""
+    row.attempts += 1
+    if error:
+        row.last_error, row.next_attempt_at = error[:MAX_ERROR], clock.now() + backoff(row.attempts)
+        result.failed += 1
+    else:
+        setattr(row, done_field, clock.now())
+        row.last_error = ""
+        result.sent += 1
+    session.commit()

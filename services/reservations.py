@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import clock, inventory, notify
+from services.channels import channel_label
 from services.bookings import quote
 from services.errors import Conflict, Invalid, NotFound
 from services.i18n import _l
@@ -245,18 +246,12 @@ def find_external(session: Session, conn: ChannelConnection, external_id: str) -
     return b
 
 
-def _channel_label(source: str):
-    from services.channels import CHANNEL_LABELS
-
-    return CHANNEL_LABELS.get(source, source)
-
-
 def _mail_new(session, b: Booking) -> None:
     notify.mail_host(
         session, b.prop,
         _l("New booking: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
         _l("A new booking arrived from %(channel)s.\n\nGuest: %(guest)s, %(email)s, %(phone)s\nStay: %(stay)s, %(category)s x %(units)s\nVoucher: %(voucher)s\nTotal: %(total)s",
-           channel=_channel_label(b.source), guest=b.guest_name, email=b.guest_email or "-", phone=b.guest_phone or "-",
+           channel=channel_label(b.source), guest=b.guest_name, email=b.guest_email or "-", phone=b.guest_phone or "-",
            stay=notify.stay(b), category=b.category.name, units=b.units, voucher=b.voucher or "-",
            total=f"{b.total_price} {b.prop.currency}" if b.total_price is not None else "-"),
     )
@@ -306,7 +301,7 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
         inventory.release(session, b)
         notify.event(session, b, "cancelled", channel=conn.channel)
         text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s, voucher %(voucher)s). The nights are free again.",
-                  channel=_channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher or "-")
+                  channel=channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher or "-")
     else:
         inventory.release_units(session, b, units)
         if b.total_price is not None:
@@ -315,7 +310,7 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
         b.units -= units
         notify.event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)
         text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
-                  channel=_channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
+                  channel=channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
     b.updated_at = now
     notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)), text)
     session.commit()

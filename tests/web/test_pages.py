@@ -665,6 +665,9 @@ def test_module_key_is_shown_once_works_and_dies_with_regenerate_and_off(app, ho
     assert resp.status_code == 200 and resp.json["name"] == world.A.name
     again = host.get(base).get_data(as_text=True)
     assert key not in again and f"{key[:15]}_…" in again  # only the prefix stays visible
+    assert host.post(f"{base}/booking/on", data={"booking-hold_minutes": "45", "booking-webhook_url": "",
+                                                 "booking-payment_mode": "prepaid"}).status_code == 303  # settings only
+    assert property_with(key).status_code == 200  # saving settings keeps the key
     page = host.post(f"{base}/booking/regenerate").get_data(as_text=True)
     new_key = re.search(r'id="new-key">([^<]+)<', page).group(1)
     assert property_with(key).status_code == 401 and property_with(new_key).status_code == 200
@@ -673,6 +676,7 @@ def test_module_key_is_shown_once_works_and_dies_with_regenerate_and_off(app, ho
     history = re.sub(r"\s+", " ", host.get(f"/p/{world.A.slug}/history").get_data(as_text=True))
     assert "Channel module switched on</b> Booking.com" in history
     assert "Channel module switched off</b> Booking.com" in history
+    assert "Channel settings changed</b> Booking.com: hold time 45 min, Prepaid by the channel (e.g. e-domizil)" in history
 
 
 def test_imported_calendar_status_is_worded_for_the_host(host, db_session, world):

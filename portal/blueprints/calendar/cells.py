@@ -1,6 +1,6 @@
-"""The unit rows of the occupancy plan, written in Python.
+"""The cells of the occupancy plan (category nights and unit rows), written in Python.
 
-A month of 30 units is about 900 cells; through Jinja each cost ten times what an f-string
+A month of 30 units is about 1000 cells; through Jinja each cost ten times what an f-string
 does, and together they were half of the page's time (bench/run.py). The markup is the one
 the template had; tests/web and tests/browser read it. Everything from the database or the
 user is escaped here.
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask_babel import format_currency
 from markupsafe import Markup, escape
 
-from portal.web import fmt_date, gettext, request_memo, short_money, source_label
+from portal.web import fmt_date, gettext, money, request_memo, short_money, source_label
 from services.i18n import _l
 
 
@@ -56,6 +55,10 @@ def _patterns() -> tuple[str, str]:
     return gettext(CELL_TITLE.text, **keep), gettext(FINAL_PRICE.text)
 
 
+def _price_text(price) -> str:
+    return short_money(price) if price is not None else "–"
+
+
 def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency: str, oob: bool = False,
                _texts: tuple | None = None) -> Markup:
     """One night of a room category: free/total, price, restriction marks; a link to edit it from today.
@@ -63,8 +66,7 @@ def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency:
     `_texts` (title pattern, "final price", price text, final-price text) spares a month of
     cells the same look-ups; the night editor's out-of-band update passes none."""
     title_pattern, final_label, price_text, final_text = _texts or (
-        *_patterns(), short_money(n.price) if n.price is not None else "–",
-        format_currency(final, currency) if final is not None else "")
+        *_patterns(), _price_text(n.price), money(final, currency))
     iso = n.night.isoformat()
     past = n.night < today
     state = "" if past else " closed" if n.closed else " full" if n.available == 0 else ""  # the past is only shown
@@ -83,17 +85,17 @@ def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency:
 
 
 def night_cells(row, today: dt.date, night_base: str, currency: str) -> Markup:
-    """A room category's nights for the month; prices repeat night after night, so each run of
-    equal values is formatted once (babel is slow)."""
+    """A room category's nights for the month; prices repeat night after night, so each
+    value is formatted once (babel is slow)."""
     pattern, final_label = _patterns()
+    prices: dict = {}
+    finals: dict = {}
     out = []
-    price = final_seen = object()
-    price_text = final_text = ""
     for n, final in zip(row.nights, row.finals):
-        if n.price != price:
-            price, price_text = n.price, (short_money(n.price) if n.price is not None else "–")
-        if final != final_seen:
-            final_seen, final_text = final, (format_currency(final, currency) if final is not None else "")
+        if n.price not in prices:
+            prices[n.price] = _price_text(n.price)
+        if final not in finals:
+            finals[final] = money(final, currency)
         out.append(night_cell(n, final, row.category.id, today, night_base, currency,
-                              _texts=(pattern, final_label, price_text, final_text)))
+                              _texts=(pattern, final_label, prices[n.price], finals[final])))
     return Markup("".join(out))

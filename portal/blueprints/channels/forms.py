@@ -3,8 +3,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-PAYMENT = [SelectChoice("on_arrival", _("Guest pays on arrival")),
-           SelectChoice("prepaid", _("Prepaid by the channel (e.g. e-domizil)"))]
+from portal.web import PAYMENT_LABELS
+
+PAYMENT = [SelectChoice(mode, _(label.text)) for mode, label in PAYMENT_LABELS.items()]
 
 
 class ConnectionForm(FlaskForm):
