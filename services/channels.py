@@ -173,6 +173,16 @@ def caller(session, key: str | None) -> Caller | None:
     return _caller_of(session.execute(_CALLER, {"prefix": m.group(1)}).first(), key)
 
 
+def api_caller(session: Session, key: str | None) -> Caller | None:
+    """The caller of an API request, read the cheapest way the database allows: on PostgreSQL one
+    autocommit statement (a cached availability answer needs nothing else); SQLite connections
+    emit their own BEGIN (services/db.py), so there it stays in the session."""
+    engine = session.get_bind()
+    if engine.dialect.name == "postgresql":
+        return caller_autocommit(engine, key)
+    return caller(session, key)
+
+
 def caller_autocommit(engine: sa.engine.Engine, key: str | None) -> Caller | None:
     """caller(), as one autocommit statement on a pooled DBAPI connection (PostgreSQL).
 

@@ -41,11 +41,7 @@ def authenticate():
         return None
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header[:7].lower() == "bearer " else None
-    if db.engine.dialect.name == "postgresql":
-        # One autocommit statement: a cached availability answer needs nothing else.
-        who = channels.caller_autocommit(db.engine, key)
-    else:  # SQLite connections emit their own BEGIN (services/db.py): keep to the session
-        who = channels.caller(db.session, key)
+    who = channels.api_caller(db.session, key)
     if who is None:
         raise Unauthorized(_l("Missing or wrong API key."))
     g.caller = who
