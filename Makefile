@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 CATALOGS := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: run test install translations extract-messages bench clean
+.PHONY: run test test-fast install translations extract-messages bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -27,13 +27,22 @@ extract-messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
 
 # The worker (webhooks, e-mails, hold sweep, iCal sync) runs beside the server and stops with it.
-run: install
+# A signing key for local use, made once (production sets SECRET_KEY; the app refuses to start without one).
+instance/secret_key:
+	mkdir -p instance
+	umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+run: install instance/secret_key
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 	$(FLASK) worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
 
+# The whole suite; `make test-fast` leaves out the browser (Chromium) and PostgreSQL-only tests.
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(VENV)/bin/pytest -m "not browser and not postgres_only" $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/run.py

@@ -98,7 +98,7 @@ def prepare(url: str) -> tuple[str, list[int]]:
     from services.models import NightRate, Property, RoomCategory, Unit
     from services.properties import create_user, ensure_office
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" + "k" * 32})
     with app.app_context():
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DROP SCHEMA public CASCADE")
@@ -158,7 +158,7 @@ def main() -> None:
     (tmp / "get.lua").write_text(HEADER_LUA.replace("KEY", key))
     (tmp / "miss.lua").write_text(MISS_LUA.replace("KEY", key))
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "API_RATE_LIMIT": "100000000/minute", "SECRET_KEY": "bench", **EXTRA_ENV}
+    env = {**os.environ, "DATABASE_URL": url, "API_RATE_LIMIT": "100000000/minute", "SECRET_KEY": "bench-" + "k" * 32, **EXTRA_ENV}
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-w", str(args.workers), "--threads", str(args.threads),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning",

@@ -330,7 +330,7 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
     url, kind = database_url(tmp)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench-" + "k" * 32})
     print(f"bench: building the database from the migrations on {kind} ...", file=sys.stderr)
     build_schema(app, kind)
 

@@ -5,13 +5,14 @@ import gc
 import os
 
 from flask import Flask, flash, g, redirect, session, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from flask_babel import gettext
 from flask_login import current_user, logout_user
 from htmx_flask import request
 
 from portal import errors
-from portal.config import from_env
+from portal.config import check_secret_key, from_env
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
 from services import clock
 from services.db import configure_engine, reading
@@ -40,12 +41,20 @@ def select_locale() -> str:
     return "de"
 
 
+# What a user who must replace a one-time password may still reach.
+PASSWORD_CHANGE_ENDPOINTS = {"auth.account", "auth.logout", "auth.language", "auth.ping", "static"}
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(from_env(app.instance_path))
     if config:
         app.config.update(config)
+    check_secret_key(app.config, app.debug)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.url_map.converters["id"] = IdConverter
 
     db.init_app(app)
@@ -64,8 +73,14 @@ def create_app(config: dict | None = None) -> Flask:
     @login.user_loader
     def load_user(user_id: str):
         user = db.session.get(User, int(user_id))
-        # A deactivated account loses its open sessions too, not only the next login.
-        return user if user is not None and user.active else None
+        # A deactivated account loses its open sessions too, not only the next login; so does a
+        # cookie from before a logout, a password change or "sign out everywhere" (an older
+        # generation), and one whose login is longer ago than SESSION_MAX_AGE, however active.
+        if user is None or not user.active or session.get("gen") != user.session_generation:
+            return None
+        if clock.now().timestamp() - session.get("login_at", 0) > app.config["SESSION_MAX_AGE"].total_seconds():
+            return None
+        return user
 
     @login.unauthorized_handler
     def unauthorized():
@@ -107,12 +122,21 @@ def create_app(config: dict | None = None) -> Flask:
             return unauthorized()
         session["seen"] = now
         session.permanent = True
+        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            # A one-time password handed over by staff opens nothing but the page that replaces it.
+            flash(gettext("Please choose your own password first."), "info")
+            if request.htmx:
+                resp = app.make_response(("", 204))
+                resp.headers["HX-Redirect"] = url_for("auth.account")
+                return resp
+            return redirect(url_for("auth.account"))
         return None
 
     from portal.blueprints import register_all
 
     register_all(app)
-    from portal.web import fmt_date, money, register_template_helpers
+    from portal.web import register_template_helpers
+    from portal.web.i18n import fmt_date, money
 
     register_template_helpers(app)
     errors.register(app)
@@ -130,12 +154,9 @@ def create_app(config: dict | None = None) -> Flask:
             "current_locale": select_locale(),
         }
 
-    @app.after_request
-    def security_headers(resp):
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        return resp
+    from portal import security
+
+    security.register(app)
 
     # What the app has built so far (models, templates, catalogs, routes) lives as long as the
     # process: keep it out of the collector's full passes, which otherwise cost a request that

@@ -2,13 +2,13 @@
 import time
 
 import click
-import sqlalchemy as sa
 from flask import current_app
+from flask.cli import AppGroup
 
 from portal.extensions import db
-from services import demo
+from services import demo, properties
 from services.errors import Invalid
-from services.models import CHANNELS, Property
+from services.models import CHANNELS
 from services.properties import create_user, ensure_office
 
 
@@ -17,9 +17,7 @@ def register(app) -> None:
     @click.option("--if-empty", is_flag=True, help="Only when the database has no property yet.")
     def demo_command(if_empty):
         """Load demo data (idempotent) and print every login."""
-        if if_empty and db.session.scalar(sa.select(Property.id).limit(1)) and not db.session.scalar(
-            sa.select(Property.id).where(Property.slug == "demo-guesthouse")
-        ):
+        if if_empty and not demo.can_load(db.session):
             click.echo("The database has data already; no demo loaded.")
             return
         created = demo.load(db.session)
@@ -28,7 +26,7 @@ def register(app) -> None:
         for email, role, what in demo.LOGINS:
             click.echo(f"  {role:<6} {email:<34} {what}")
 
-    user = click.Group("user", help="Manage accounts.")
+    user = AppGroup("user", help="Manage accounts.")
     app.cli.add_command(user)
 
     @user.command("create")
@@ -47,7 +45,20 @@ def register(app) -> None:
         db.session.commit()
         click.echo(f"Created {u.role} {u.email}" + (f" of {off.name}" if off else ""))
 
-    api_key = click.Group("api-key", help="API keys of channel connections.")
+    @user.command("sign-out")
+    @click.option("--email", required=True)
+    def sign_out(email):
+        """End every session of an account at once (a lost phone, a leaked cookie)."""
+        from services import accounts
+        from services.errors import NotFound
+
+        try:
+            u = accounts.sign_out_by_email(db.session, email)
+        except NotFound:
+            raise click.ClickException(f"No account with e-mail {email!r}.")
+        click.echo(f"Every session of {u.email} has ended.")
+
+    api_key = AppGroup("api-key", help="API keys of channel connections.")
     app.cli.add_command(api_key)
 
     @api_key.command("create")
@@ -59,7 +70,7 @@ def register(app) -> None:
         """Switch a channel on for a property and print its new key (alone on the last line)."""
         from services import channels
 
-        prop = db.session.scalar(sa.select(Property).where(Property.slug == slug))
+        prop = properties.property_by_slug(db.session, slug)
         if prop is None:
             raise click.ClickException(f"No property with slug {slug!r}.")
         try:
@@ -70,7 +81,7 @@ def register(app) -> None:
                    f"payment {conn.payment_mode}, webhook signing secret {conn.webhook_secret}")
         click.echo(key)
 
-    outbox = click.Group("outbox", help="Deliver webhooks and e-mails.")
+    outbox = AppGroup("outbox", help="Deliver webhooks and e-mails.")
     app.cli.add_command(outbox)
 
     @outbox.command("deliver")
@@ -79,7 +90,7 @@ def register(app) -> None:
         hooks, mails = _deliver_once()
         click.echo(f"webhooks: {hooks.sent} sent, {hooks.failed} failed; e-mails: {mails.sent} sent, {mails.failed} failed")
 
-    holds = click.Group("holds", help="Temporary holds (R36).")
+    holds = AppGroup("holds", help="Temporary holds (R36).")
     app.cli.add_command(holds)
 
     @holds.command("sweep")
@@ -89,7 +100,7 @@ def register(app) -> None:
 
         click.echo(f"{reservations.sweep(db.session)} expired holds marked")
 
-    ical = click.Group("ical", help="External calendars.")
+    ical = AppGroup("ical", help="External calendars.")
     app.cli.add_command(ical)
 
     @ical.command("sync")
@@ -104,11 +115,12 @@ def register(app) -> None:
     @click.option("--once", is_flag=True)
     def worker(interval, once):
         """Deliver the outbox, sweep holds and sync due calendars, round after round."""
-        from services import reservations
+        from services import accounts, reservations
 
         while True:
             hooks, mails = _deliver_once()
             expired = reservations.sweep(db.session)
+            accounts.forget_old_failures(db.session)
             synced = _sync_feeds(False)
             if hooks.sent or hooks.failed or mails.sent or expired or synced:
                 click.echo(f"webhooks {hooks.sent}/{hooks.failed}, e-mails {mails.sent}/{mails.failed}, "
@@ -130,7 +142,6 @@ def _deliver_once():
 
 def _sync_feeds(everything: bool) -> list[str]:
     from services import ical
-    from services.models import IcalFeed
 
-    ids = list(db.session.scalars(sa.select(IcalFeed.id))) if everything else ical.due_feeds(db.session)
+    ids = ical.all_feeds(db.session) if everything else ical.due_feeds(db.session)
     return [f"feed {i}: {ical.sync_feed(db.session, i)}" for i in ids]

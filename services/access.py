@@ -50,3 +50,14 @@ def check_property(actor: User, prop: Property) -> None:
 def require_staff(actor: User) -> None:
     if actor.role not in ("staff", "admin"):
         raise Forbidden(_l("Only tourist-office staff can do this."))
+
+
+def check_account(session: Session, actor: User, user: User) -> None:
+    """Who may act on another's account (e.g. end its sessions): an admin, or staff of an
+    office that brokers one of the host's properties."""
+    if actor.role == "admin":
+        return
+    if actor.role == "staff" and user.role == "host" and session.scalar(sa.select(Property.id).where(
+            Property.owner_id == user.id, Property.office_id == actor.office_id).limit(1)):
+        return
+    raise Forbidden(_l("You have no access to this account."))

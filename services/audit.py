@@ -1,4 +1,4 @@
-"""The history of changes to a host's data: who, when, what, on whose behalf."""
+"""History: of a host's data (who, when, what, on whose behalf) and of each booking."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from services import clock
 from services.i18n import stored
-from services.models import AuditEntry, Property, User
+from services.models import AuditEntry, Booking, BookingEvent, Property, User
 
 
 def record(session: Session, actor: User | None, prop: Property | None, action: str, summary: str = "",
@@ -33,3 +33,17 @@ def history(session: Session, prop: Property, limit: int = 200) -> list[AuditEnt
             .limit(limit)
         )
     )
+
+
+def booking_event(session: Session, booking: Booking, kind: str, actor: User | None = None, **params) -> None:
+    """A line in the booking's own history. `params` (JSON values) are stored, not text, so that
+    the web layer words the line in the reader's language (portal.web.event_text)."""
+    session.add(BookingEvent(booking_id=booking.id, at=clock.now(), kind=kind, actor_id=actor.id if actor else None,
+                             detail=stored(params)))
+
+
+def change_params(old: Booking, new: Booking) -> dict:
+    """What a host modification changed, as event parameters."""
+    return {"from_arrival": old.arrival.isoformat(), "from_departure": old.departure.isoformat(),
+            "from_category": old.category.name, "to_arrival": new.arrival.isoformat(),
+            "to_departure": new.departure.isoformat(), "to_category": new.category.name}

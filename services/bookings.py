@@ -1,6 +1,7 @@
 """Own bookings (Eigenbelegungen, R2/R3) and the final price with mandatory costs (R4)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -8,11 +9,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services import access, audit, clock, inventory
+from services import access, audit, clock, inputs, inventory
+from services.db import use_case
 from services.errors import Conflict, Invalid, NotFound
 from services.i18n import _l
 from services.inventory import MAX_RANGE_DAYS
-from services.models import Booking, ExtraCost, NightRate, Property, RoomCategory, User
+from services.models import Booking, NightRate, Property, RoomCategory, User
 
 
 @dataclass
@@ -50,6 +52,14 @@ def final_price(prop: Property, category_id: int, nightly: Decimal | None, night
     return nightly * nights + sum((a for _, a in extras_for(prop, category_id, nights, 1)), Decimal("0.00"))
 
 
+def check_total(total: Decimal | None, field: str = "departure") -> None:
+    """Refuse a total its column cannot hold. The input bounds (services.inputs) keep every stay
+    of up to MAX_NIGHTS nights inside it; a longer one, or prices stored before the bounds, may not be."""
+    if total is not None and total > inputs.MAX_TOTAL:
+        raise Invalid({field: _l("The total of this stay (%(total)s) is more than a booking can hold (%(max)s): "
+                                 "enter it as several bookings.", total=total, max=inputs.MAX_TOTAL)})
+
+
 def quote(session: Session, prop: Property, category: RoomCategory, arrival: dt.date, departure: dt.date, units: int = 1) -> Quote:
     prices = session.scalars(
         sa.select(NightRate.price).where(
@@ -75,24 +85,29 @@ class OwnBookingData:
     unit_id: int | None = None
 
 
-def _validate(session: Session, prop: Property, data: OwnBookingData, is_new: bool) -> RoomCategory:
+def _validate(session: Session, prop: Property, data: OwnBookingData, is_new: bool) -> tuple[RoomCategory, OwnBookingData]:
+    """The category and the data with its texts cleaned, or Invalid."""
     errors = {}
+    data = dataclasses.replace(
+        data, guest_name=inputs.line(data.guest_name, "guest_name", errors, required=_l("Enter the guest's name."),
+                                     max_len=120),
+        guest_email=inputs.line(data.guest_email, "guest_email", errors, max_len=254),
+        guest_phone=inputs.line(data.guest_phone, "guest_phone", errors, max_len=40),
+        notes=inputs.text(data.notes, "notes", errors, max_len=2000))
+    if data.guest_email and "guest_email" not in errors and not inputs.EMAIL.match(data.guest_email):
+        errors["guest_email"] = _l("Enter a valid e-mail address.")
     cat = session.get(RoomCategory, data.category_id)
     if cat is None or cat.property_id != prop.id:
         errors["category_id"] = _l("Choose a room category of this property.")
-    today = clock.today(prop.timezone)
-    if is_new and data.arrival < today:
-        errors["arrival"] = _l("The arrival cannot be in the past.")
-    if data.departure <= data.arrival:
-        errors["departure"] = _l("The departure must be after the arrival.")
-    elif (data.departure - data.arrival).days > MAX_RANGE_DAYS:
-        errors["departure"] = _l("A stay can last at most two years.")
-    if not data.guest_name.strip():
-        errors["guest_name"] = _l("Enter the guest's name.")
+    inputs.stay(data.arrival, data.departure, errors, max_nights=MAX_RANGE_DAYS, too_long=inputs.TWO_YEARS,
+                today=clock.today(prop.timezone) if is_new else None)
     if data.units < 1:
         errors["units"] = _l("At least one unit.")
     elif cat is not None and data.units > len(cat.units):
         errors["units"] = _l("This category has only %(n)s units.", n=len(cat.units))
+    elif data.units > inputs.MAX_UNITS_PER_BOOKING:
+        errors["units"] = _l("At most %(n)s units per booking: enter a larger group as several bookings.",
+                             n=inputs.MAX_UNITS_PER_BOOKING)
     if data.guests < 1:
         errors["guests"] = _l("At least one guest.")
     elif cat is not None and data.guests > cat.max_guests * max(data.units, 1):
@@ -103,31 +118,28 @@ def _validate(session: Session, prop: Property, data: OwnBookingData, is_new: bo
         errors["units"] = _l("A chosen unit takes exactly one unit.")
     if errors:
         raise Invalid(errors)
-    return cat
+    return cat, data
 
 
 def create_own_booking(session: Session, actor: User, prop: Property, data: OwnBookingData) -> Booking:
     access.check_property(actor, prop)
-    cat = _validate(session, prop, data, is_new=True)
+    cat, data = _validate(session, prop, data, is_new=True)
+    total = quote(session, prop, cat, data.arrival, data.departure, data.units).total
+    check_total(total)
     now = clock.now()
     booking = Booking(
         property_id=prop.id, category_id=cat.id, source="own", status="confirmed",
         arrival=data.arrival, departure=data.departure, units=data.units, guests=data.guests,
-        guest_name=data.guest_name.strip(), guest_email=data.guest_email.strip(),
-        guest_phone=data.guest_phone.strip(), notes=data.notes.strip(),
-        created_by_id=actor.id, created_at=now, updated_at=now,
+        guest_name=data.guest_name, guest_email=data.guest_email, guest_phone=data.guest_phone, notes=data.notes,
+        created_by_id=actor.id, created_at=now, updated_at=now, total_price=total,
     )
-    booking.total_price = quote(session, prop, cat, data.arrival, data.departure, data.units).total
-    session.add(booking)
-    try:
+    with use_case(session) as uc:
+        session.add(booking)
         inventory.take(session, booking, [data.unit_id] if data.unit_id else None)
-    except Conflict:
-        session.rollback()
-        raise
-    session.flush()
-    audit.record(session, actor, prop, "booking_created",
-                 f"#{booking.id} {booking.guest_name}, {cat.name}, {data.arrival.isoformat()}–{data.departure.isoformat()}")
-    session.commit()
+        session.flush()
+        audit.record(session, actor, prop, "booking_created",
+                     f"#{booking.id} {booking.guest_name}, {cat.name}, {data.arrival.isoformat()}–{data.departure.isoformat()}")
+        uc.keep(booking, prop, actor)  # the answer needs no query after the commit
     return booking
 
 
@@ -139,30 +151,35 @@ def get_booking(session: Session, actor: User, prop: Property, booking_id: int) 
     return booking
 
 
-def update_own_booking(session: Session, actor: User, prop: Property, booking_id: int, data: OwnBookingData) -> Booking:
+def editable_own_booking(session: Session, actor: User, prop: Property, booking_id: int) -> Booking:
+    """An own booking that may still be changed: channel bookings and cancelled ones may not."""
     booking = get_booking(session, actor, prop, booking_id)
     if booking.source != "own":
         raise Conflict(_l("Only own bookings can be edited here."), code="not_own")
     if booking.status != "confirmed":
         raise Conflict(_l("A cancelled booking cannot be changed."), code="cancelled")
-    cat = _validate(session, prop, data, is_new=data.arrival != booking.arrival)
+    return booking
+
+
+def update_own_booking(session: Session, actor: User, prop: Property, booking_id: int, data: OwnBookingData) -> Booking:
+    booking = editable_own_booking(session, actor, prop, booking_id)
+    cat, data = _validate(session, prop, data, is_new=data.arrival != booking.arrival)
+    total = quote(session, prop, cat, data.arrival, data.departure, data.units).total
+    check_total(total)
     booking.category_id, booking.arrival, booking.departure = cat.id, data.arrival, data.departure
     booking.units, booking.guests = data.units, data.guests
-    booking.guest_name, booking.guest_email = data.guest_name.strip(), data.guest_email.strip()
-    booking.guest_phone, booking.notes = data.guest_phone.strip(), data.notes.strip()
+    booking.guest_name, booking.guest_email = data.guest_name, data.guest_email
+    booking.guest_phone, booking.notes = data.guest_phone, data.notes
     booking.updated_at = clock.now()
-    booking.total_price = quote(session, prop, cat, data.arrival, data.departure, data.units).total
+    booking.total_price = total
     # Give the old nights back and take the new ones in the same transaction: if the new
     # stay cannot be had, the rollback restores the old one untouched.
-    inventory.release(session, booking)
-    try:
+    with use_case(session) as uc:
+        inventory.release(session, booking)
         inventory.take(session, booking, [data.unit_id] if data.unit_id else None)
-    except Conflict:
-        session.rollback()
-        raise
-    audit.record(session, actor, prop, "booking_changed",
-                 f"#{booking.id} {booking.guest_name}, {cat.name}, {data.arrival.isoformat()}–{data.departure.isoformat()}")
-    session.commit()
+        audit.record(session, actor, prop, "booking_changed",
+                     f"#{booking.id} {booking.guest_name}, {cat.name}, {data.arrival.isoformat()}–{data.departure.isoformat()}")
+        uc.keep(booking, prop, actor)
     return booking
 
 
@@ -172,11 +189,12 @@ def cancel_own_booking(session: Session, actor: User, prop: Property, booking_id
         raise Conflict(_l("Only the channel can cancel this booking."), code="not_own")
     if booking.status == "cancelled":
         return booking
-    booking.status = "cancelled"
-    booking.updated_at = clock.now()
-    inventory.release(session, booking)
-    audit.record(session, actor, prop, "booking_cancelled", f"#{booking.id} {booking.guest_name}")
-    session.commit()
+    with use_case(session) as uc:
+        booking.status = "cancelled"
+        booking.updated_at = clock.now()
+        inventory.release(session, booking)
+        audit.record(session, actor, prop, "booking_cancelled", f"#{booking.id} {booking.guest_name}")
+        uc.keep(booking, prop, actor)
     return booking
 
 

@@ -13,8 +13,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from services import access, audit, clock, inventory, notify
-from services.bookings import get_booking
+from services import access, audit, clock, inputs, inventory, notify
+from services.bookings import check_total, get_booking
+from services.db import use_case
 from services.errors import Conflict, Invalid
 from services.i18n import Message, _l
 from services.inventory import MAX_RANGE_DAYS
@@ -52,10 +53,9 @@ def search(session: Session, actor: User, prop: Property, f: Filters, page: int 
     if f.source:
         where.append(Booking.source == f.source)
     if f.status == "pending":
-        where.append(sa.and_(Booking.status == "pending", Booking.hold_expires_at > now))
+        where.append(Booking.hold_running(now))
     elif f.status == "expired":
-        where.append(sa.or_(Booking.status == "expired",
-                            sa.and_(Booking.status == "pending", Booking.hold_expires_at <= now)))
+        where.append(Booking.effectively_expired(now))
     elif f.status:
         where.append(Booking.status == f.status)
     if f.arrival_from:
@@ -67,14 +67,16 @@ def search(session: Session, actor: User, prop: Property, f: Filters, page: int 
     if f.q.strip():
         needle = f"%{f.q.strip().lower()}%"
         where.append(sa.or_(sa.func.lower(Booking.guest_name).like(needle), sa.func.lower(Booking.voucher).like(needle)))
-    total = session.scalar(sa.select(sa.func.count(Booking.id)).where(*where))
+    total = session.scalar(sa.select(sa.func.count(Booking.id)).where(*where)) or 0
     order = (Booking.arrival, Booking.id) if f.sort == "arrival" else (Booking.created_at.desc(), Booking.id.desc())
-    page = max(1, page)
-    items = list(session.scalars(
+    result = Page([], total, 1, per_page)
+    # Past the last page is the last page: an offset the database can hold, whatever was asked.
+    result.page = min(max(1, page), result.pages)
+    result.items = list(session.scalars(
         sa.select(Booking).where(*where).options(joinedload(Booking.category), joinedload(Booking.connection))
-        .order_by(*order).offset((page - 1) * per_page).limit(per_page)
+        .order_by(*order).offset((result.page - 1) * per_page).limit(per_page)
     ))
-    return Page(items, total or 0, page, per_page)
+    return result
 
 
 def events(session: Session, booking: Booking) -> list[BookingEvent]:
@@ -96,12 +98,8 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
     cat = session.get(RoomCategory, category_id)
     if cat is None or cat.property_id != prop.id:
         errors["category_id"] = _l("Choose a room category of this property.")
-    if departure <= arrival:
-        errors["departure"] = _l("The departure must be after the arrival.")
-    elif (departure - arrival).days > MAX_RANGE_DAYS:
-        errors["departure"] = _l("A stay can last at most two years.")
-    if arrival < clock.today(prop.timezone):
-        errors["arrival"] = _l("The arrival cannot be in the past.")
+    inputs.stay(arrival, departure, errors, max_nights=MAX_RANGE_DAYS, too_long=inputs.TWO_YEARS,
+                today=clock.today(prop.timezone))
     if cat is not None and old.units > len(cat.units):
         errors["category_id"] = _l("This category has only %(n)s units.", n=len(cat.units))
     if errors:
@@ -121,26 +119,24 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
     new.price_breakdown = _breakdown(session, prop, cat, arrival, departure, old.units, None)
     total = new.price_breakdown["total"]
     new.total_price = None if total is None else Decimal(total)
-    session.add(new)
-    inventory.release(session, old)
-    try:
+    check_total(new.total_price)
+    with use_case(session) as uc:
+        session.add(new)
+        inventory.release(session, old)
         # The host agreed this with the guest: free units are needed, restrictions are the host's call.
         inventory.take(session, new, check_offer=False)
-    except Conflict:
-        session.rollback()
-        raise
-    old.status, old.replaced_by_id, old.updated_at = "modified", new.id, now
-    detail = f"{notify.stay_text(old)} {old.category.name} → {notify.stay_text(new)} {cat.name}"
-    notify.event(session, old, "modified", actor, replaced_by=new.id, **notify.change_params(old, new))
-    notify.event(session, new, "created", actor, replaces=old.id, **notify.change_params(old, new))
-    notify.webhook(session, old.connection, "reservation.modified", {"original": as_dict(old), "replacement": as_dict(new)})
-    change = Message("%(old_stay)s %(old_category)s → %(new_stay)s %(new_category)s", old_stay=notify.stay(old),
-                     old_category=old.category.name, new_stay=notify.stay(new), new_category=cat.name)
-    notify.mail_host(session, prop, _l("Booking changed: %(guest)s", guest=old.guest_name),
-                     _l("The booking of %(guest)s (voucher %(voucher)s) was changed: %(detail)s. The original order is marked as modified; the new stay is booking #%(id)s.",
-                        guest=old.guest_name, voucher=old.voucher or "-", detail=change, id=new.id))
-    audit.record(session, actor, prop, "booking_changed", f"#{old.id} → #{new.id}: {detail}")
-    session.commit()
+        old.status, old.replaced_by_id, old.updated_at = "modified", new.id, now
+        detail = f"{notify.stay_text(old)} {old.category.name} → {notify.stay_text(new)} {cat.name}"
+        audit.booking_event(session, old, "modified", actor, replaced_by=new.id, **audit.change_params(old, new))
+        audit.booking_event(session, new, "created", actor, replaces=old.id, **audit.change_params(old, new))
+        notify.webhook(session, old.connection, "reservation.modified", {"original": as_dict(old), "replacement": as_dict(new)})
+        change = Message("%(old_stay)s %(old_category)s → %(new_stay)s %(new_category)s", old_stay=notify.stay(old),
+                         old_category=old.category.name, new_stay=notify.stay(new), new_category=cat.name)
+        notify.mail_host(session, prop, _l("Booking changed: %(guest)s", guest=old.guest_name),
+                         _l("The booking of %(guest)s (voucher %(voucher)s) was changed: %(detail)s. The original order is marked as modified; the new stay is booking #%(id)s.",
+                            guest=old.guest_name, voucher=old.voucher or "-", detail=change, id=new.id))
+        audit.record(session, actor, prop, "booking_changed", f"#{old.id} → #{new.id}: {detail}")
+        uc.keep(new, actor)  # the answer (redirect, flash) needs no query after the commit
     return new
 
 
@@ -149,17 +145,20 @@ def request_cancellation(session: Session, actor: User, prop: Property, booking_
     b = get_booking(session, actor, prop, booking_id)
     if b.connection_id is None:
         raise Conflict(_l("Own bookings are cancelled directly."), code="not_channel")
-    if b.status not in ("confirmed", "pending"):
+    if not b.occupies(clock.now()):  # an expired hold is over, swept or not
         raise Conflict(_l("This booking is no longer active."), code="not_active")
-    if len(note) > 1000:
-        raise Invalid({"note": _l("At most %(n)s characters.", n=1000)})
-    now = clock.now()
-    b.cancel_requested_at, b.updated_at = now, now
-    notify.event(session, b, "cancellation_requested", actor, note=note.strip())
-    notify.webhook(session, b.connection, "reservation.cancellation_requested",
-                   {"reservation": as_dict(b), "voucher": b.voucher, "note": note.strip()})
-    audit.record(session, actor, prop, "cancellation_requested", f"#{b.id} {b.guest_name}, voucher {b.voucher or '-'}")
-    session.commit()
+    errors = {}
+    note = inputs.text(note, "note", errors, max_len=1000)
+    if errors:
+        raise Invalid(errors)
+    with use_case(session) as uc:
+        now = clock.now()
+        b.cancel_requested_at, b.updated_at = now, now
+        audit.booking_event(session, b, "cancellation_requested", actor, note=note)
+        notify.webhook(session, b.connection, "reservation.cancellation_requested",
+                       {"reservation": as_dict(b), "voucher": b.voucher, "note": note})
+        audit.record(session, actor, prop, "cancellation_requested", f"#{b.id} {b.guest_name}, voucher {b.voucher or '-'}")
+        uc.keep(b, actor)
     return b
 
 
@@ -177,18 +176,23 @@ def set_deposit(session: Session, actor: User, prop: Property, booking_id: int, 
     """R22: a deposit agreed with the guest (amount and due date), or none."""
     b = get_booking(session, actor, prop, booking_id)
     errors = {}
-    if amount is not None and (amount < 0 or (b.total_price is not None and amount > b.total_price)):
+    cents = None if amount is None else inputs.amount(amount)
+    if amount is not None and (cents is None or cents > inputs.MAX_MONEY):
+        errors["deposit_amount"] = _l("Enter an amount from 0 to %(max)s.", max=inputs.MAX_MONEY)
+    elif cents is not None and b.total_price is not None and cents > b.total_price:
         errors["deposit_amount"] = _l("Enter an amount from 0 to the total price.")
     if amount is not None and due is None:
         errors["deposit_due"] = _l("Enter the date the deposit is due.")
     if errors:
         raise Invalid(errors)
-    b.deposit_amount, b.deposit_due = amount, due if amount is not None else None
-    b.updated_at = clock.now()
-    if amount is not None:
-        notify.event(session, b, "deposit", actor, amount=str(amount), currency=prop.currency, due=due.isoformat())
-    else:
-        notify.event(session, b, "deposit_removed", actor)
-    audit.record(session, actor, prop, "deposit_set", f"#{b.id} {b.guest_name}: {amount or '-'}")
-    session.commit()
+    with use_case(session) as uc:
+        amount = cents
+        b.deposit_amount, b.deposit_due = amount, due if amount is not None else None
+        b.updated_at = clock.now()
+        if amount is not None:
+            audit.booking_event(session, b, "deposit", actor, amount=str(amount), currency=prop.currency, due=due.isoformat())
+        else:
+            audit.booking_event(session, b, "deposit_removed", actor)
+        audit.record(session, actor, prop, "deposit_set", f"#{b.id} {b.guest_name}: {amount or '-'}")
+        uc.keep(b, actor)
     return b

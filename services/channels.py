@@ -12,23 +12,27 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services import access, audit, clock
+from services import access, audit, clock, outbound
 from services.errors import Invalid, NotFound
 from services.i18n import _l
 from services.models import CHANNELS, PAYMENT_MODES, ChannelConnection, Property, User
 
-CHANNEL_LABELS = {
+# Where a booking came from, named the same on every page, in every e-mail and filter: the
+# one table of this vocabulary (the channels are the online sources).
+SOURCE_LABELS = {
+    "own": _l("Own booking"),
     "tourist_office": _l("Tourist-office booking site"),
     "slevomat": _l("Slevomat (deal site, vouchers)"),
     "booking": _l("Booking.com"),
     "e_domizil": _l("e-domizil"),
     "api": _l("Other API client"),
+    "ical": _l("Imported calendar"),
 }
+CHANNEL_LABELS = {source: SOURCE_LABELS[source] for source in CHANNELS.values()}
 
 
 def channel_label(code: str):
@@ -83,9 +87,12 @@ def _validate_settings(hold_minutes, webhook_url: str, payment_mode: str) -> tup
         hold = 60
     url = (webhook_url or "").strip()
     if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
-            errors["webhook_url"] = _l("Enter a full http:// or https:// address, or leave it empty.")
+        # Checked again, after resolving the name, at every delivery (services.outbound).
+        try:
+            url = outbound.check_url(url, max_length=500)
+        except outbound.Refused as e:
+            errors["webhook_url"] = (outbound.NOT_PUBLIC if e.reason == "address_not_allowed" else
+                                     _l("Enter a full http:// or https:// address, or leave it empty."))
     if payment_mode not in PAYMENT_MODES:
         errors["payment_mode"] = _l("Choose how the guest pays.")
     if errors:
@@ -154,12 +161,15 @@ class Caller:
     property_id: int
     property_created: dt.datetime
     inventory_version: int
+    # The property's brokerage contract: a right key of a property whose contract ended is
+    # refused (401 contract_inactive), so that channels stop selling it at once.
+    contract_active: bool
 
 
 # Built once: constructing the statement on every API call costs as much as running it.
 _CALLER = (
     sa.select(ChannelConnection.id, ChannelConnection.key_hash, ChannelConnection.active,
-              Property.id, Property.created_at, Property.inventory_version)
+              Property.id, Property.created_at, Property.inventory_version, Property.contract_active_since)
     .join(Property, Property.id == ChannelConnection.property_id)
     .where(ChannelConnection.key_prefix == sa.bindparam("prefix"))
 )
@@ -224,19 +234,13 @@ def _compiled(dialect) -> str:
     return _COMPILED[dialect.name]
 
 
+def connection_of(session: Session, who: Caller) -> ChannelConnection:
+    """The caller's connection as an ORM object, for endpoints that need more than its ids."""
+    return session.get(ChannelConnection, who.connection_id)
+
+
 def _caller_of(row, key: str) -> Caller | None:
     if row is None or not row[2] or not hmac.compare_digest(row[1], _hash(key)):
         return None
     created = row[4] if row[4].tzinfo else row[4].replace(tzinfo=dt.timezone.utc)
-    return Caller(row[0], row[3], created, row[5])
-
-
-def authenticate(session: Session, key: str | None) -> ChannelConnection | None:
-    """The active connection this API key belongs to, or None."""
-    m = KEY_RE.match(key or "")
-    if not m:
-        return None
-    conn = session.scalar(sa.select(ChannelConnection).where(ChannelConnection.key_prefix == m.group(1)))
-    if conn is None or not conn.active or not hmac.compare_digest(conn.key_hash, _hash(key)):
-        return None
-    return conn
+    return Caller(row[0], row[3], created, row[5], row[6] is not None)

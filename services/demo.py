@@ -14,6 +14,8 @@ from services import clock, inventory
 from services.models import Booking, ExtraCost, NightRate, Property, RoomCategory, Unit, User
 from services.properties import create_user, ensure_office
 
+DEMO_SLUG = "demo-guesthouse"  # its presence means the demo is loaded
+
 PASSWORD = "demo-portal"
 LOGINS = [
     ("staff@tourist-info.example", "staff", "Tourist-Info Musterstadt (staff)"),
@@ -69,17 +71,23 @@ def _own(session, prop, user, cat_index, offset, nights, guest, units=1):
     inventory.take(session, b)
 
 
+def can_load(session: Session) -> bool:
+    """Whether `demo --if-empty` may load: an empty database, or one that holds the demo."""
+    anything = session.scalar(sa.select(Property.id).limit(1))
+    return not anything or bool(session.scalar(sa.select(Property.id).where(Property.slug == DEMO_SLUG)))
+
+
 def load(session: Session) -> bool:
     """Create the demo unless it exists; returns True when it created it."""
-    if session.scalar(sa.select(Property.id).where(Property.slug == "demo-guesthouse")):
+    if session.scalar(sa.select(Property.id).where(Property.slug == DEMO_SLUG)):
         return False
     office = ensure_office(session, "Tourist-Info Musterstadt")
-    staff = create_user(session, LOGINS[0][0], "Petra Berger", PASSWORD, "staff", office)
+    create_user(session, LOGINS[0][0], "Petra Berger", PASSWORD, "staff", office)
     host = create_user(session, LOGINS[1][0], "Anna Huber", PASSWORD, "host")
     host2 = create_user(session, LOGINS[2][0], "Josef Maier", PASSWORD, "host")
     if not session.scalar(sa.select(User.id).where(User.email == LOGINS[3][0])):
         create_user(session, LOGINS[3][0], "Admin", PASSWORD, "admin")
-    gh = _property(session, host, office, "demo-guesthouse", "Gästehaus Sonnenhang", "Berchtesgaden", GUESTHOUSE,
+    gh = _property(session, host, office, DEMO_SLUG, "Gästehaus Sonnenhang", "Berchtesgaden", GUESTHOUSE,
                    [("Endreinigung", Decimal("15.00"), "stay")])
     flat = _property(session, host2, office, "demo-flat", "Ferienwohnung Seeblick", "Schönau am Königssee", FLAT,
                      [("Endreinigung", Decimal("60.00"), "stay"), ("Bettwäsche", Decimal("12.00"), "stay")])

@@ -9,17 +9,17 @@ A feed is fetched only by the worker (`flask ical sync`), never inside a request
 from __future__ import annotations
 
 import datetime as dt
-import urllib.request
+import hashlib
+import secrets
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 from sqlalchemy.orm import Session
 
-from services import access, audit, clock, inventory, notify
+from services import access, audit, clock, inputs, inventory, notify, outbound
 from services.errors import Conflict, Invalid, NotFound
-from services.i18n import _l, stored
+from services.i18n import Message, _l, stored
 from services.models import Booking, IcalFeed, Property, RoomCategory, User
 
 EXPORT_DAYS = 540
@@ -27,8 +27,28 @@ MAX_FEED_BYTES = 2 * 1024 * 1024
 SYNC_INTERVAL = dt.timedelta(hours=1)
 
 
+def _token_hash(token: str) -> str:
+    # The token has 192 bits of entropy: a fast hash is enough (as for API keys).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def renew_export_url(session: Session, actor: User, prop: Property, category_id: int) -> str:
+    """A new secret for a category's export URL; the old URL stops working at once.
+
+    Only a hash is stored: the returned token is shown to the host once."""
+    access.check_property(actor, prop)
+    cat = session.get(RoomCategory, category_id)
+    if cat is None or cat.property_id != prop.id:
+        raise NotFound(_l("No such room category."))
+    token = secrets.token_urlsafe(24)
+    cat.ical_token_hash = _token_hash(token)
+    audit.record(session, actor, prop, "ical_url_renewed", category=cat.name)
+    session.commit()
+    return token
+
+
 def export(session: Session, token: str) -> bytes:
-    cat = session.scalar(sa.select(RoomCategory).where(RoomCategory.ical_token == token))
+    cat = session.scalar(sa.select(RoomCategory).where(RoomCategory.ical_token_hash == _token_hash(token)))
     if cat is None:
         raise NotFound(_l("No such calendar."))
     prop = cat.prop
@@ -37,7 +57,9 @@ def export(session: Session, token: str) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//Hotelier portal//iCal export//EN")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", cat.name)  # no property or guest data: the URL may travel
+    # No property or guest data: the URL may travel. One line, escaped (vText): a name stored
+    # with a line break broke the whole feed (names are single lines now: services.inputs).
+    cal.add("x-wr-calname", vText(inputs.single_line(cat.name)))
     stamp = clock.now()
     run_start = None
     days = sorted(nights)
@@ -58,11 +80,13 @@ def export(session: Session, token: str) -> bytes:
 
 
 def _check_url(url: str) -> str:
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
-        raise Invalid({"url": _l("Enter the calendar's full http:// or https:// address (.ics).")})
-    return url
+    """Checked again, after resolving the name, each time the worker fetches (services.outbound)."""
+    try:
+        return outbound.check_url(url, max_length=1000)
+    except outbound.Refused as e:
+        if e.reason == "address_not_allowed":
+            raise Invalid({"url": outbound.NOT_PUBLIC}) from None
+        raise Invalid({"url": _l("Enter the calendar's full http:// or https:// address (.ics).")}) from None
 
 
 def add_feed(session: Session, actor: User, prop: Property, category_id: int, name: str, url: str) -> IcalFeed:
@@ -71,8 +95,7 @@ def add_feed(session: Session, actor: User, prop: Property, category_id: int, na
     errors = {}
     if cat is None or cat.property_id != prop.id:
         errors["category_id"] = _l("Choose a room category of this property.")
-    if not (name or "").strip():
-        errors["name"] = _l("Enter a name, e.g. Airbnb.")
+    name = inputs.line(name, "name", errors, required=_l("Enter a name, e.g. Airbnb."), max_len=80)
     try:
         url = _check_url(url)
     except Invalid as e:
@@ -121,12 +144,9 @@ def remove_feed(session: Session, actor: User, prop: Property, feed_id: int) -> 
 
 
 def fetch(url: str, timeout: float = 20.0) -> bytes:
-    req = urllib.request.Request(url, headers={"User-Agent": "hotelier-portal-ical/1"})
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        data = resp.read(MAX_FEED_BYTES + 1)
-    if len(data) > MAX_FEED_BYTES:
-        raise ValueError("calendar larger than 2 MiB")
-    return data
+    """The feed's .ics: public addresses only, no redirects, at most 2 MiB and `timeout` seconds."""
+    return outbound.fetch(url, max_bytes=MAX_FEED_BYTES, timeout=timeout,
+                          headers={"User-Agent": "hotelier-portal-ical/1", "Accept": "text/calendar"})
 
 
 def _as_date(value) -> dt.date:
@@ -154,15 +174,26 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
     feed = session.get(IcalFeed, feed_id)
     url = feed.url
     session.commit()  # no transaction while fetching
+    # A broken feed must not stop the others; its status says why in a reason code, never
+    # with the answer's text or an exception's message (the host chose the URL: that would
+    # let them read whatever the address answers).
+    failure = None
     try:
-        events = parse_events(fetcher(url))
-    except Exception as e:  # a broken feed must not stop the others; its status says why
+        data = fetcher(url)
+    except Exception as e:
+        reason, http_status = outbound.reason_of(e)
+        failure = {"ok": False, "reason": reason, **({"http_status": http_status} if http_status else {})}
+    else:
+        try:
+            events = parse_events(data)
+        except Exception:
+            failure = {"ok": False, "reason": "not_ical"}
+    if failure is not None:
         feed = session.get(IcalFeed, feed_id)
         feed.last_synced_at, feed.sync_requested_at = clock.now(), None
-        status = {"ok": False, "error": f"{type(e).__name__}: {str(e)[:200]}"}
-        feed.last_status = stored(status)
+        feed.last_status = stored(failure)
         session.commit()
-        return status_line(status)
+        return status_line(failure)
     feed = session.get(IcalFeed, feed_id)
     cat = feed.category
     prop = cat.prop
@@ -207,12 +238,27 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
     return status_line(status)
 
 
+def failure_reason(status: dict) -> Message | None:
+    """Why a sync failed, as a translatable Message; None for a status without a known reason
+    (one stored before reasons were codes: its text is not shown)."""
+    reason = status.get("reason")
+    if reason == "not_ical":
+        return _l("not an iCal calendar")
+    if reason == "http_status" or reason in outbound.REASONS:
+        return outbound.reason_message(reason, status.get("http_status"))
+    return None
+
+
 def status_line(status: dict) -> str:
     """The outcome of a sync for operators (the portal words it in the host's language)."""
     if not status.get("ok"):
-        return f"error: {status.get('error', '')}"
+        return f"error: {failure_reason(status) or 'unknown'}"
     return (f"ok: {status['events']} events, {status['added']} blocked, {status['removed']} released, "
             f"{status['conflicts']} in conflict")
+
+
+def all_feeds(session: Session) -> list[int]:
+    return list(session.scalars(sa.select(IcalFeed.id).order_by(IcalFeed.id)))
 
 
 def due_feeds(session: Session) -> list[int]:

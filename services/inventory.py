@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services import clock
-from services.errors import Conflict
+from services.errors import Conflict, NotFound
 from services.i18n import _l
 from services.models import QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, Property, RoomCategory, Unit
 
@@ -39,10 +39,7 @@ def nights_of(arrival: dt.date, departure: dt.date) -> list[dt.date]:
 
 def occupying(now: dt.datetime):
     """Bookings whose rows count: confirmed ones and holds that have not expired yet."""
-    return sa.or_(
-        Booking.status == "confirmed",
-        sa.and_(Booking.status == "pending", Booking.hold_expires_at > now),
-    )
+    return Booking.occupies(now)
 
 
 def counts_against_quota():
@@ -120,9 +117,7 @@ def nights_for(session: Session, category_ids: list[int], start: dt.date, end: d
 def _free_expired_holds(session: Session, category_id: int, nights: list[dt.date]) -> None:
     """Expiry is lazy: whoever takes nights first clears holds that ran out on them."""
     now = clock.now()
-    expired = sa.select(Booking.id).where(
-        Booking.category_id == category_id, Booking.status == "pending", Booking.hold_expires_at <= now
-    )
+    expired = sa.select(Booking.id).where(Booking.category_id == category_id, Booking.hold_ran_out(now))
     session.execute(
         sa.delete(Occupancy).where(Occupancy.booking_id.in_(expired), Occupancy.night.in_(nights))
     )
@@ -276,12 +271,18 @@ def bookings_on(session: Session, category_id: int, nights: list[dt.date], onlin
 
 
 def category_of(session: Session, prop_id: int, category_id: int) -> RoomCategory:
-    from services.errors import NotFound
-
     cat = session.get(RoomCategory, category_id)
     if cat is None or cat.property_id != prop_id:
         raise NotFound(_l("No such room category."))
     return cat
+
+
+def unit_of(session: Session, prop_id: int, unit_id: int | None) -> Unit | None:
+    """A unit of this property (e.g. preselected from the plan), or None for any other id."""
+    if unit_id is None or not 0 < unit_id <= 2**31 - 1:
+        return None
+    unit = session.get(Unit, unit_id)
+    return unit if unit is not None and unit.category.property_id == prop_id else None
 
 
 def next_hold_expiry(session: Session, property_id: int, start: dt.date, end: dt.date) -> dt.datetime | None:
@@ -289,7 +290,7 @@ def next_hold_expiry(session: Session, property_id: int, start: dt.date, end: dt
     without any write (a cached answer is good until that moment at the latest)."""
     return session.scalar(
         sa.select(sa.func.min(Booking.hold_expires_at)).where(
-            Booking.property_id == property_id, Booking.status == "pending",
-            Booking.hold_expires_at > clock.now(), Booking.arrival < end, Booking.departure > start,
+            Booking.property_id == property_id, Booking.hold_running(clock.now()),
+            Booking.arrival < end, Booking.departure > start,
         )
     )

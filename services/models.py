@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -21,6 +22,9 @@ NAMING = {
 }
 
 Money = sa.Numeric(10, 2)
+# A booking's total (and deposit): the largest stay the bounds of services/inputs.py allow
+# (200 units, 366 nights, prices and costs up to 99,999.99) does not fit Numeric(10, 2).
+Total = sa.Numeric(14, 2)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -63,6 +67,11 @@ CHANNELS = {"tourist-office": "tourist_office", "slevomat": "slevomat", "booking
 PAYMENT_MODES = ("on_arrival", "prepaid")
 
 
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's SQL from the tuple of allowed values (one list for code and schema)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 class Office(Base):
     """A tourist office (Tourist-Info): its staff broker and look after hosts."""
 
@@ -83,10 +92,16 @@ class User(Base):
     locale: Mapped[str] = mapped_column(sa.String(5), default="de")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Every session cookie carries the generation it was signed in under; logout, a password
+    # change, the end of a host's contract and "sign out everywhere" bump it, so that every
+    # copy of an older cookie stops working (checked with the user load, no extra query).
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A one-time password handed over by staff must be replaced at the first login.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     office: Mapped[Office | None] = relationship()
 
-    __table_args__ = (sa.CheckConstraint("role IN ('host', 'staff', 'admin')", name="role"),)
+    __table_args__ = (sa.CheckConstraint(_one_of("role", ROLES), name="role"),)
 
     # Flask-Login's protocol, written out so that this module needs no Flask.
     @property
@@ -147,6 +162,20 @@ def _token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class LoginThrottle(Base):
+    """Failed logins counted per account and per client address, shared by every app server.
+
+    `key` is "account:<e-mail>" or "address:<ip>"; each failure past the allowance doubles
+    the wait (`blocked_until`); a successful login clears the account's row.
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(sa.String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 class RoomCategory(Base):
     __tablename__ = "room_category"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,8 +183,9 @@ class RoomCategory(Base):
     name: Mapped[str] = mapped_column(sa.String(80))
     max_guests: Mapped[int] = mapped_column(default=2)
     position: Mapped[int] = mapped_column(default=0)
-    # The secret in the category's .ics export URL.
-    ical_token: Mapped[str] = mapped_column(sa.String(40), unique=True, default=_token)
+    # SHA-256 of the secret in the category's .ics export URL (the URL is shown once, like an
+    # API key); None until the host makes one.
+    ical_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     prop: Mapped[Property] = relationship(back_populates="categories")
     units: Mapped[list[Unit]] = relationship(
@@ -234,7 +264,7 @@ class Booking(Base):
     guest_email: Mapped[str] = mapped_column(sa.String(254), default="")
     guest_phone: Mapped[str] = mapped_column(sa.String(40), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
-    total_price: Mapped[Decimal | None] = mapped_column(Money)
+    total_price: Mapped[Decimal | None] = mapped_column(Total)
     hold_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
@@ -245,7 +275,7 @@ class Booking(Base):
     # Generated only once the full amount is paid (R37).
     voucher: Mapped[str | None] = mapped_column(sa.String(20), index=True)
     payment_mode: Mapped[str] = mapped_column(sa.String(10), default="on_arrival")
-    deposit_amount: Mapped[Decimal | None] = mapped_column(Money)
+    deposit_amount: Mapped[Decimal | None] = mapped_column(Total)
     deposit_due: Mapped[dt.date | None]
     # {"lodging": "240.00", "extras": [{"name": ..., "amount": ...}], "total": ...} as agreed.
     price_breakdown: Mapped[dict | None] = mapped_column(sa.JSON)
@@ -266,10 +296,8 @@ class Booking(Base):
         sa.CheckConstraint("departure > arrival", name="stay"),
         sa.CheckConstraint("units >= 1", name="units"),
         sa.CheckConstraint("guests >= 1", name="guests"),
-        sa.CheckConstraint(
-            "status IN ('pending', 'confirmed', 'cancelled', 'expired', 'modified')", name="status"
-        ),
-        sa.CheckConstraint("payment_mode IN ('on_arrival', 'prepaid')", name="payment_mode"),
+        sa.CheckConstraint(_one_of("status", STATUSES), name="status"),
+        sa.CheckConstraint(_one_of("payment_mode", PAYMENT_MODES), name="payment_mode"),
         sa.UniqueConstraint("connection_id", "external_id"),
     )
 
@@ -277,9 +305,49 @@ class Booking(Base):
     def nights(self) -> int:
         return (self.departure - self.arrival).days
 
-    @property
-    def is_hold(self) -> bool:
-        return self.status == "pending"
+    # The hold life cycle has this one home (R36). A hold ("pending") occupies its nights until
+    # hold_expires_at; after that it is expired, whether or not the worker's sweep has marked it
+    # yet. Each rule is a hybrid: the same name in Python (a loaded booking) and in SQL (a query).
+
+    @hybrid_method
+    def hold_running(self, now: dt.datetime) -> bool:
+        """A hold whose time has not run out: it still occupies its nights."""
+        return self.status == "pending" and self.hold_expires_at is not None and self.hold_expires_at > now
+
+    @hold_running.expression
+    def hold_running(cls, now: dt.datetime):
+        return sa.and_(cls.status == "pending", cls.hold_expires_at > now)
+
+    @hybrid_method
+    def hold_ran_out(self, now: dt.datetime) -> bool:
+        """A hold past its time that the sweep has not marked "expired" yet."""
+        return self.status == "pending" and self.hold_expires_at is not None and self.hold_expires_at <= now
+
+    @hold_ran_out.expression
+    def hold_ran_out(cls, now: dt.datetime):
+        return sa.and_(cls.status == "pending", cls.hold_expires_at <= now)
+
+    @hybrid_method
+    def occupies(self, now: dt.datetime) -> bool:
+        """Its occupancy rows count: confirmed, or a running hold."""
+        return self.status == "confirmed" or self.hold_running(now)
+
+    @occupies.expression
+    def occupies(cls, now: dt.datetime):
+        return sa.or_(cls.status == "confirmed", cls.hold_running(now))
+
+    @hybrid_method
+    def effectively_expired(self, now: dt.datetime) -> bool:
+        """Expired for every reader: marked so, or a hold that ran out."""
+        return self.status == "expired" or self.hold_ran_out(now)
+
+    @effectively_expired.expression
+    def effectively_expired(cls, now: dt.datetime):
+        return sa.or_(cls.status == "expired", cls.hold_ran_out(now))
+
+    def effective_status(self, now: dt.datetime) -> str:
+        """The status every reader sees (API, lists, detail): "expired" once a hold ran out."""
+        return "expired" if self.hold_ran_out(now) else self.status
 
 
 class Occupancy(Base):
@@ -335,7 +403,7 @@ class ChannelConnection(Base):
     __table_args__ = (
         sa.UniqueConstraint("property_id", "channel"),
         sa.CheckConstraint("hold_minutes BETWEEN 1 AND 1440", name="hold_minutes"),
-        sa.CheckConstraint("payment_mode IN ('on_arrival', 'prepaid')", name="payment_mode"),
+        sa.CheckConstraint(_one_of("payment_mode", PAYMENT_MODES), name="payment_mode"),
     )
 
 

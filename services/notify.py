@@ -11,22 +11,8 @@ import json
 from sqlalchemy.orm import Session
 
 from services import clock
-from services.i18n import Message, render, stored
-from services.models import Booking, BookingEvent, ChannelConnection, MailMessage, OutboxEvent, Property, User
-
-
-def event(session: Session, booking: Booking, kind: str, actor: User | None = None, **params) -> None:
-    """A line in the booking's own history. `params` (JSON values) are stored, not text, so that
-    the web layer words the line in the reader's language (portal.web.event_text)."""
-    session.add(BookingEvent(booking_id=booking.id, at=clock.now(), kind=kind, actor_id=actor.id if actor else None,
-                             detail=stored(params)))
-
-
-def change_params(old: Booking, new: Booking) -> dict:
-    """What a host modification changed, as event parameters."""
-    return {"from_arrival": old.arrival.isoformat(), "from_departure": old.departure.isoformat(),
-            "from_category": old.category.name, "to_arrival": new.arrival.isoformat(),
-            "to_departure": new.departure.isoformat(), "to_category": new.category.name}
+from services.i18n import Message, render
+from services.models import Booking, ChannelConnection, MailMessage, OutboxEvent, Property
 
 
 def webhook(session: Session, conn: ChannelConnection | None, name: str, data: dict) -> OutboxEvent | None:

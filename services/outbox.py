@@ -13,15 +13,13 @@ import datetime as dt
 import hashlib
 import hmac
 import smtplib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services import clock
+from services import clock, outbound
 from services.models import ChannelConnection, MailMessage, OutboxEvent
 from services.notify import backoff
 
@@ -58,23 +56,22 @@ def deliver_webhooks(session: Session, limit: int = 100, timeout: float = 10.0) 
         row = session.get(OutboxEvent, event_id)
         conn = session.get(ChannelConnection, row.connection_id)
         body = row.body.encode()
-        request = urllib.request.Request(conn.webhook_url, data=body, method="POST", headers={
+        url = conn.webhook_url
+        headers = {
             "Content-Type": "application/json",
             "User-Agent": "hotelier-portal-webhooks/1",
             "X-Portal-Event": row.event,
             "X-Portal-Event-Id": str(row.id),
             "X-Portal-Signature": sign(conn.webhook_secret, body),
-        })
+        }
         session.commit()  # hold no transaction (nor lock) while waiting for the receiver
         error = ""
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as resp:
-                ok = 200 <= resp.status < 300
-                error = "" if ok else f"HTTP {resp.status}"
-        except urllib.error.HTTPError as e:
-            error = f"HTTP {e.code}"
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            error = f"{type(e).__name__}: {e}"
+            # Public addresses only (checked after resolving), no redirects, only the status read.
+            outbound.post(url, body, headers=headers, timeout=timeout)
+        except outbound.Refused as e:
+            # Only the reason, never what the receiver answered or an exception's text.
+            error = str(outbound.reason_message(e.reason, e.status))
         _outcome(session, session.get(OutboxEvent, event_id), "delivered_at", error, result)
     return result
 

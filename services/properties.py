@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import re
 import secrets
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from services import access, audit, clock
+from services import access, accounts, audit, clock, inputs
 from services.inventory import touch
-from services.errors import Conflict, Forbidden, Invalid, NotFound
+from services.errors import Forbidden, Invalid, NotFound
+from services.db import use_case
 from services.i18n import _l
 from services.models import ExtraCost, Office, Property, RoomCategory, Unit, User
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MIN_PASSWORD = 8
 
@@ -25,12 +25,11 @@ MIN_PASSWORD = 8
 def create_user(session: Session, email: str, name: str, password: str, role: str, office: Office | None = None) -> User:
     email = email.strip().lower()
     errors = {}
-    if not EMAIL.match(email):
+    if not inputs.EMAIL.match(email):
         errors["email"] = _l("Enter a valid e-mail address.")
     elif session.scalar(sa.select(User.id).where(User.email == email)):
         errors["email"] = _l("An account with this e-mail address exists already.")
-    if not name.strip():
-        errors["name"] = _l("Enter a name.")
+    name = inputs.line(name, "name", errors, required=_l("Enter a name."), max_len=120)
     if len(password) < MIN_PASSWORD:
         errors["password"] = _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
     if role not in ("host", "staff", "admin"):
@@ -39,16 +38,21 @@ def create_user(session: Session, email: str, name: str, password: str, role: st
         errors["office"] = _l("Staff belong to a tourist office.")
     if errors:
         raise Invalid(errors)
-    user = User(email=email, name=name.strip(), password_hash=generate_password_hash(password),
+    user = User(email=email, name=name, password_hash=generate_password_hash(password),
                 role=role, office_id=office.id if office else None, created_at=clock.now())
     session.add(user)
     session.flush()
     return user
 
 
+_NO_USER_HASH = generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    # An unknown address costs the same hash as a known one: timing tells no one who has an account.
+    ok = check_password_hash(user.password_hash if user is not None else _NO_USER_HASH, password)
+    if user is None or not user.active or not ok:
         return None
     return user
 
@@ -64,6 +68,8 @@ def change_password(session: Session, user: User, current: str, new: str, repeat
     if errors:
         raise Invalid(errors)
     user.password_hash = generate_password_hash(new)
+    user.must_change_password = False
+    accounts.end_sessions(session, user)  # a stolen cookie dies with the old password
     audit.record(session, user, None, "password_changed", user.email)
     session.commit()
 
@@ -82,26 +88,27 @@ def create_host(session: Session, actor: User, host_name: str, email: str, prope
         raise Forbidden(_l("Only tourist-office staff can do this."))
     slug = slug.strip().lower()
     errors = {}
-    if not property_name.strip():
-        errors["property_name"] = _l("Enter the property's name.")
+    property_name = inputs.line(property_name, "property_name", errors, required=_l("Enter the property's name."),
+                                max_len=120)
     if not SLUG.match(slug):
         errors["slug"] = _l("Use lower-case letters, digits and dashes only.")
     elif session.scalar(sa.select(Property.id).where(Property.slug == slug)):
         errors["slug"] = _l("This address is taken already.")
     password = secrets.token_urlsafe(9)
-    try:
-        user = create_user(session, email, host_name, password, "host")
-    except Invalid as e:
-        errors = {**{("host_name" if k == "name" else k): v for k, v in e.errors.items()}, **errors}
-    if errors:
-        session.rollback()
-        raise Invalid(errors)
-    prop = Property(slug=slug, name=property_name.strip(), owner_id=user.id, office_id=actor.office_id,
-                    email=user.email, created_at=clock.now())
-    session.add(prop)
-    session.flush()
-    audit.record(session, actor, prop, "host_created", f"{user.name} <{user.email}>, {prop.name}")
-    session.commit()
+    with use_case(session) as uc:  # errors found after the account was added leave nothing behind
+        try:
+            user = create_user(session, email, host_name, password, "host")
+            user.must_change_password = True  # the one-time password is replaced at the first login
+        except Invalid as e:
+            errors = {**{("host_name" if k == "name" else k): v for k, v in e.errors.items()}, **errors}
+        if errors:
+            raise Invalid(errors)
+        prop = Property(slug=slug, name=property_name, owner_id=user.id, office_id=actor.office_id,
+                        email=user.email, created_at=clock.now())
+        session.add(prop)
+        session.flush()
+        audit.record(session, actor, prop, "host_created", f"{user.name} <{user.email}>, {prop.name}")
+        uc.keep(user, prop)
     return user, prop, password
 
 
@@ -110,6 +117,8 @@ def set_contract(session: Session, actor: User, prop: Property, active: bool) ->
     access.require_staff(actor)
     access.check_property(actor, prop)
     prop.contract_active_since = clock.now() if active else None
+    if not active:
+        accounts.end_sessions(session, prop.owner)  # the host is out at once, not at the next login
     audit.record(session, actor, prop, "contract_activated" if active else "contract_ended", prop.name)
     session.commit()
 
@@ -123,17 +132,18 @@ def office_properties(session: Session, actor: User) -> list[Property]:
 
 
 PROPERTY_FIELDS = ("name", "street", "postcode", "city", "country", "phone", "email")
+_PROPERTY_LENGTHS = {"name": 120, "street": 120, "postcode": 12, "city": 80, "country": 2, "phone": 40, "email": 254}
 
 
 def update_property(session: Session, actor: User, prop: Property, values: dict[str, str]) -> None:
     access.check_property(actor, prop)
-    values = {k: (values.get(k) or "").strip() for k in PROPERTY_FIELDS}
     errors = {}
-    if not values["name"]:
+    values = {k: inputs.line(values.get(k), k, errors, max_len=_PROPERTY_LENGTHS[k]) for k in PROPERTY_FIELDS}
+    if not values["name"] and "name" not in errors:
         errors["name"] = _l("Enter the property's name.")
-    if values["email"] and not EMAIL.match(values["email"]):
+    if values["email"] and "email" not in errors and not inputs.EMAIL.match(values["email"]):
         errors["email"] = _l("Enter a valid e-mail address.")
-    if values["country"] and not re.fullmatch(r"[A-Za-z]{2}", values["country"]):
+    if values["country"] and "country" not in errors and not re.fullmatch(r"[A-Za-z]{2}", values["country"]):
         errors["country"] = _l("Use the two-letter country code, e.g. DE.")
     if errors:
         raise Invalid(errors)
@@ -161,11 +171,15 @@ def add_category(session: Session, actor: User, prop: Property, name: str, max_g
     """Add a room category; `unit_names` is one unit name per line or comma ("Room 12, Room 14")."""
     access.check_property(actor, prop)
     errors = {}
-    if not name.strip():
-        errors["name"] = _l("Enter a name, e.g. Double room.")
+    name = inputs.line(name, "name", errors, required=_l("Enter a name, e.g. Double room."), max_len=80)
     guests = _int(max_guests, "max_guests", 1, 30, errors)
-    names = [n.strip() for n in re.split(r"[,\n]", unit_names or "") if n.strip()]
-    if not names:
+    names = []
+    for piece in re.split(r"[,\n]", unit_names if isinstance(unit_names, str) else ""):
+        names.append(inputs.line(piece, "unit_names", errors, max_len=40))
+    names = [n for n in names if n]
+    if "unit_names" in errors:
+        names = []  # a name with control characters, or too long: its message stands
+    elif not names:
         errors["unit_names"] = _l("Name at least one unit, e.g. Room 12.")
     elif len(set(names)) != len(names):
         errors["unit_names"] = _l("Each unit needs its own name.")
@@ -174,7 +188,7 @@ def add_category(session: Session, actor: User, prop: Property, name: str, max_g
     if errors:
         raise Invalid(errors)
     touch(session, prop.id)
-    cat = RoomCategory(property_id=prop.id, name=name.strip(), max_guests=guests, position=len(prop.categories))
+    cat = RoomCategory(property_id=prop.id, name=name, max_guests=guests, position=len(prop.categories))
     session.add(cat)
     session.flush()
     session.add_all(Unit(category_id=cat.id, name=n, position=i) for i, n in enumerate(names))
@@ -186,28 +200,31 @@ def add_category(session: Session, actor: User, prop: Property, name: str, max_g
 def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amount: str, per: str, category_id: str | int | None) -> ExtraCost:
     access.check_property(actor, prop)
     errors = {}
-    if not name.strip():
-        errors["name"] = _l("Enter a name, e.g. Final cleaning.")
-    try:
-        value = Decimal(str(amount).strip().replace(",", "."))
-        if not value.is_finite() or value < 0:
-            raise InvalidOperation
-        if value >= Decimal("100000000"):
-            raise InvalidOperation
-    except InvalidOperation:
+    name = inputs.line(name, "name", errors, required=_l("Enter a name, e.g. Final cleaning."), max_len=80)
+    value = inputs.amount(str(amount))
+    if value is None:
         errors["amount"] = _l("Enter an amount of 0 or more, e.g. 45.00.")
         value = Decimal(0)
+    elif value > inputs.MAX_COSTS:
+        errors["amount"] = _l("A mandatory cost can be at most %(max)s.", max=inputs.MAX_COSTS)
     if per not in ("stay", "night"):
         errors["per"] = _l("Choose per stay or per night.")
     # 0 is the form's "all room categories" (SelectField coerce=int), like None and "".
     cat_id = int(category_id) if category_id not in (None, "", "0", 0) else None
     if cat_id is not None and cat_id not in {c.id for c in prop.categories}:
         errors["category_id"] = _l("Choose a room category of this property.")
+    if "amount" not in errors and "category_id" not in errors:
+        # Bounded together too, so that no booking's total can outgrow its column (services.inputs).
+        scopes = [cat_id] if cat_id is not None else [c.id for c in prop.categories] or [None]
+        total = value + max(sum((c.amount for c in prop.extra_costs if c.category_id in (None, scope)), Decimal(0))
+                            for scope in scopes)
+        if total > inputs.MAX_COSTS:
+            errors["amount"] = _l("The mandatory costs of a room category can add up to at most %(max)s; "
+                                  "with this one they would come to %(total)s.", max=inputs.MAX_COSTS, total=total)
     if errors:
         raise Invalid(errors)
     touch(session, prop.id)
-    cost = ExtraCost(property_id=prop.id, category_id=cat_id, name=name.strip(),
-                     amount=value.quantize(Decimal("0.01")), per=per)
+    cost = ExtraCost(property_id=prop.id, category_id=cat_id, name=name, amount=value, per=per)
     session.add(cost)
     audit.record(session, actor, prop, "extra_cost_added", f"{cost.name} {cost.amount} {per}")
     session.commit()
@@ -225,6 +242,11 @@ def remove_extra_cost(session: Session, actor: User, prop: Property, cost_id: in
     session.commit()
 
 
+def property_by_slug(session: Session, slug: str) -> Property | None:
+    """For operators (the CLI), who act outside any tenant; requests use access.property_for."""
+    return session.scalar(sa.select(Property).where(Property.slug == slug))
+
+
 def ensure_office(session: Session, name: str) -> Office:
     office = session.scalar(sa.select(Office).where(Office.name == name))
     if office is None:
@@ -232,8 +254,3 @@ def ensure_office(session: Session, name: str) -> Office:
         session.add(office)
         session.flush()
     return office
-
-
-def unused_slug_check(session: Session, slug: str) -> None:
-    if session.scalar(sa.select(Property.id).where(Property.slug == slug)):
-        raise Conflict(_l("This address is taken already."), code="slug_taken")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services import access, audit, clock
+from services import access, audit, clock, inputs
 from services.errors import Conflict, Invalid
 from services.i18n import _l
 from services.inventory import MAX_RANGE_DAYS, bookings_on, counts_against_quota, nights_of, occupying, touch
@@ -35,8 +35,12 @@ class RateChange:
 
 def _validate(change: RateChange, max_units: int) -> None:
     errors = {}
-    if change.price is not None and change.price < 0:
-        errors["price"] = _l("The price cannot be negative.")
+    if change.price is not None:
+        if not isinstance(change.price, Decimal) or not change.price.is_finite() or change.price < 0:
+            errors["price"] = _l("The price cannot be negative.")
+        elif change.price > inputs.MAX_NIGHT_PRICE:
+            # Bounded so that the largest booking's total fits its column (services.inputs).
+            errors["price"] = _l("The price can be at most %(max)s.", max=inputs.MAX_NIGHT_PRICE)
     if change.quota is not None and change.quota < 0:
         errors["quota"] = _l("The quota cannot be negative.")
     elif change.quota is not None and change.quota > max_units:
@@ -103,6 +107,11 @@ def _check_dates(start: dt.date, end: dt.date, today: dt.date, start_field: str 
         errors[end_field] = _l("A range can span at most two years.")
     if errors:
         raise Invalid(errors)
+
+
+def night_rate(session: Session, cat: RoomCategory, night: dt.date) -> NightRate | None:
+    """What is set for one night of a category (None: nothing yet, not for sale)."""
+    return session.get(NightRate, (cat.id, night))
 
 
 def set_night(session: Session, actor: User, prop: Property, category: RoomCategory, night: dt.date, change: RateChange) -> NightRate:

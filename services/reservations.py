@@ -6,7 +6,6 @@ cancellation requests) lives in services/channel_bookings.py.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -15,15 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import clock, inventory, notify
+from services import audit, clock, inputs, inventory, notify
+from services.db import use_case
 from services.channels import channel_label
-from services.bookings import quote
+from services.bookings import check_total, quote
 from services.errors import Conflict, Invalid, NotFound
 from services.i18n import _l
 from services.models import Booking, ChannelConnection, RoomCategory
 
-MAX_NIGHTS = 366
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NIGHTS = inputs.MAX_NIGHTS
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
 
 
@@ -72,19 +71,8 @@ def _int(value, field, errors, default=None, low=1, high=10_000):
 
 
 def _text(value, field, errors, required=False, max_len=120):
-    if value is None:
-        if required:
-            errors[field] = _l("This field is required.")
-        return ""
-    if not isinstance(value, str):
-        errors[field] = _l("Must be a string.")
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors[field] = _l("This field is required.")
-    if len(value) > max_len:
-        errors[field] = _l("At most %(n)s characters.", n=max_len)
-    return value
+    return inputs.line(value, field, errors, required=_l("This field is required.") if required else None,
+                       max_len=max_len)
 
 
 def parse(payload) -> ReservationInput:
@@ -98,7 +86,7 @@ def parse(payload) -> ReservationInput:
     cat_id = _int(payload.get("room_category_id"), "room_category_id", errors, low=1, high=2**31 - 1)
     arrival = _date(payload.get("arrival"), "arrival", errors)
     departure = _date(payload.get("departure"), "departure", errors)
-    units = _int(payload.get("units"), "units", errors, default=1, low=1, high=200)
+    units = _int(payload.get("units"), "units", errors, default=1, low=1, high=inputs.MAX_UNITS_PER_BOOKING)
     guests = _int(payload.get("guests"), "guests", errors, default=1, low=1, high=1000)
     guest = payload.get("guest")
     name = email = phone = ""
@@ -109,7 +97,7 @@ def parse(payload) -> ReservationInput:
             errors[f"guest.{k}"] = _l("Unknown field.")
         name = _text(guest.get("name"), "guest.name", errors, required=True)
         email = _text(guest.get("email"), "guest.email", errors, max_len=254)
-        if email and not EMAIL.match(email):
+        if email and "guest.email" not in errors and not inputs.EMAIL.match(email):
             errors["guest.email"] = _l("Enter a valid e-mail address.")
         phone = _text(guest.get("phone"), "guest.phone", errors, max_len=40)
     status = payload.get("status", "confirmed")
@@ -134,29 +122,14 @@ def parse(payload) -> ReservationInput:
     until = None
     if fcu is not None:
         try:
-            if not isinstance(fcu, str):
-                raise ValueError
-            until = dt.datetime.fromisoformat(fcu.replace("Z", "+00:00"))
-            if until.tzinfo is None:
-                raise ValueError
+            until = inputs.aware_datetime(fcu, stored=True)
         except ValueError:
             errors["free_cancellation_until"] = _l("Use a date and time with time zone, like 2027-04-01T12:00:00Z.")
-    if arrival and departure:
-        if departure <= arrival:
-            errors["departure"] = _l("The departure must be after the arrival.")
-        elif (departure - arrival).days > MAX_NIGHTS:
-            errors["departure"] = _l("At most %(n)s nights.", n=MAX_NIGHTS)
+    inputs.stay(arrival, departure, errors, max_nights=MAX_NIGHTS)
     if errors:
         raise Invalid(errors)
     return ReservationInput(external_id, cat_id, arrival, departure, units, guests, name, email, phone, status,
                             total, bool(risk_free), until)
-
-
-def effective_status(b: Booking, now: dt.datetime | None = None) -> str:
-    """A hold past its time is expired, whether or not the sweep has marked it yet."""
-    if b.status == "pending" and b.hold_expires_at is not None and b.hold_expires_at <= (now or clock.now()):
-        return "expired"
-    return b.status
 
 
 def new_voucher(session: Session) -> str:
@@ -199,8 +172,7 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
         errors["units"] = _l("This category has only %(n)s units.", n=len(cat.units))
     elif data.guests > cat.max_guests * data.units:
         errors["guests"] = _l("At most %(n)s guests fit.", n=cat.max_guests * data.units)
-    if data.arrival < clock.today(prop.timezone):
-        errors["arrival"] = _l("The arrival cannot be in the past.")
+    inputs.stay(data.arrival, data.departure, errors, max_nights=MAX_NIGHTS, today=clock.today(prop.timezone))
     if errors:
         raise Invalid(errors)
     now = clock.now()
@@ -215,6 +187,7 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
     )
     b.price_breakdown = _breakdown(session, prop, cat, data.arrival, data.departure, data.units, data.total_price)
     b.total_price = Decimal(b.price_breakdown["total"]) if b.price_breakdown["total"] else None
+    check_total(b.total_price)
     if data.status == "confirmed":
         b.voucher = new_voucher(session)  # R37: only for a fully paid stay
     session.add(b)
@@ -224,18 +197,15 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
         # The same order arrived twice at once: the other request created it.
         session.rollback()
         return find_external(session, conn, data.external_id), False
-    try:
+    with use_case(session) as uc:
         inventory.take(session, b)
-    except Conflict:
-        session.rollback()
-        raise
-    channel = conn.channel
-    if data.status == "pending":
-        notify.event(session, b, "hold_created", channel=channel, until=b.hold_expires_at.isoformat())
-    else:
-        notify.event(session, b, "created", channel=channel)
-        _mail_new(session, b)
-    session.commit()
+        channel = conn.channel
+        if data.status == "pending":
+            audit.booking_event(session, b, "hold_created", channel=channel, until=b.hold_expires_at.isoformat())
+        else:
+            audit.booking_event(session, b, "created", channel=channel)
+            _mail_new(session, b)
+        uc.keep(b, b.prop)  # the answer (as_dict) needs no query after the commit
     return b, True
 
 
@@ -264,25 +234,22 @@ def confirm(session: Session, conn: ChannelConnection, booking_id: int) -> Booki
         return b
     if b.status in ("cancelled", "modified"):
         raise Conflict(_l("This reservation is %(status)s and cannot be confirmed.", status=b.status), code="not_pending")
-    was_expired = effective_status(b) == "expired"
-    # Give back whatever the hold still occupies and take the nights as a confirmed booking.
-    inventory.release(session, b)
-    b.status, b.hold_expires_at = "confirmed", None
-    try:
+    was_expired = b.effective_status(clock.now()) == "expired"
+    with use_case(session) as uc:
+        # Give back whatever the hold still occupies and take the nights as a confirmed booking.
+        inventory.release(session, b)
+        b.status, b.hold_expires_at = "confirmed", None
         inventory.take(session, b)
-    except Conflict:
-        session.rollback()
-        raise
-    b.voucher = new_voucher(session)
-    b.updated_at = clock.now()
-    notify.event(session, b, "confirmed", voucher=b.voucher, after_expiry=was_expired)
-    notify.mail_host(
-        session, b.prop,
-        _l("Hold confirmed: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
-        _l("The temporarily unconfirmed reservation of %(guest)s (%(stay)s) is paid and confirmed. Voucher: %(voucher)s",
-           guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher),
-    )
-    session.commit()
+        b.voucher = new_voucher(session)
+        b.updated_at = clock.now()
+        audit.booking_event(session, b, "confirmed", voucher=b.voucher, after_expiry=was_expired)
+        notify.mail_host(
+            session, b.prop,
+            _l("Hold confirmed: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
+            _l("The temporarily unconfirmed reservation of %(guest)s (%(stay)s) is paid and confirmed. Voucher: %(voucher)s",
+               guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher),
+        )
+        uc.keep(b, b.prop)
     return b
 
 
@@ -295,36 +262,37 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
         return b
     if units is not None and not 1 <= units <= b.units:
         raise Invalid({"units": _l("Cancel from 1 to %(n)s units.", n=b.units)})
-    now = clock.now()
-    if units is None or units == b.units:
-        b.status = "cancelled"
-        inventory.release(session, b)
-        notify.event(session, b, "cancelled", channel=conn.channel)
-        text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s, voucher %(voucher)s). The nights are free again.",
-                  channel=channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher or "-")
-    else:
-        inventory.release_units(session, b, units)
-        if b.total_price is not None:
-            b.total_price = (b.total_price * (b.units - units) / b.units).quantize(Decimal("0.01"))
-        b.price_breakdown = _breakdown(session, b.prop, b.category, b.arrival, b.departure, b.units - units, b.total_price)
-        b.units -= units
-        notify.event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)
-        text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
-                  channel=channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
-    b.updated_at = now
-    notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)), text)
-    session.commit()
+    with use_case(session) as uc:
+        now = clock.now()
+        if units is None or units == b.units:
+            b.status = "cancelled"
+            inventory.release(session, b)
+            audit.booking_event(session, b, "cancelled", channel=conn.channel)
+            text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s, voucher %(voucher)s). The nights are free again.",
+                      channel=channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher or "-")
+        else:
+            inventory.release_units(session, b, units)
+            if b.total_price is not None:
+                b.total_price = (b.total_price * (b.units - units) / b.units).quantize(Decimal("0.01"))
+            b.price_breakdown = _breakdown(session, b.prop, b.category, b.arrival, b.departure, b.units - units, b.total_price)
+            b.units -= units
+            audit.booking_event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)
+            text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
+                      channel=channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
+        b.updated_at = now
+        notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)), text)
+        uc.keep(b, b.prop)
     return b
 
 
 def sweep(session: Session) -> int:
     """Mark holds past their time as expired, for the record (availability never waits for this)."""
     now = clock.now()
-    expired = list(session.scalars(sa.select(Booking).where(Booking.status == "pending", Booking.hold_expires_at <= now)))
+    expired = list(session.scalars(sa.select(Booking).where(Booking.hold_ran_out(now))))
     for b in expired:
         inventory.release(session, b)
         b.status, b.updated_at = "expired", now
-        notify.event(session, b, "expired")
+        audit.booking_event(session, b, "expired")
         notify.webhook(session, b.connection, "reservation.expired", as_dict(b))
     session.commit()
     return len(expired)
@@ -348,7 +316,7 @@ def as_dict(b: Booking) -> dict:
     return {
         "id": b.id,
         "external_id": b.external_id,
-        "status": effective_status(b),
+        "status": b.effective_status(clock.now()),
         "channel": b.source,
         "room_category_id": b.category_id,
         "arrival": b.arrival.isoformat(),

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
 from services import clock, ical, inventory
+from services.errors import NotFound
 from services.models import Booking
 from tests.factories import make_property, new_booking
 
@@ -29,10 +32,23 @@ def test_export_lists_only_fully_booked_nights(session):
         session.add(b)
         inventory.take(session, b)
     session.commit()
-    cal = Calendar.from_ical(ical.export(session, cat.ical_token))
+    token = ical.renew_export_url(session, prop.owner, prop, cat.id)
+    cal = Calendar.from_ical(ical.export(session, token))
     events = [(e.decoded("DTSTART"), e.decoded("DTEND")) for e in cal.walk("VEVENT")]
     assert events == [(day, day + dt.timedelta(days=1))]
-    assert b"Guest" not in ical.export(session, cat.ical_token)  # no guest data leaves
+    assert b"Guest" not in ical.export(session, token)  # no guest data leaves
+
+
+def test_export_url_is_stored_hashed_and_renewal_ends_the_old_one(session):
+    prop = make_property(session, units=1)
+    cat = prop.categories[0]
+    first = ical.renew_export_url(session, prop.owner, prop, cat.id)
+    assert first not in (cat.ical_token_hash or "") and len(cat.ical_token_hash) == 64  # only a digest at rest
+    assert ical.export(session, first)
+    second = ical.renew_export_url(session, prop.owner, prop, cat.id)
+    assert ical.export(session, second)
+    with pytest.raises(NotFound):
+        ical.export(session, first)  # the old secret URL stopped working at once
 
 
 def test_import_blocks_updates_and_releases(session):
@@ -75,6 +91,8 @@ def test_broken_feed_records_the_error(session):
     feed = ical.add_feed(session, prop.owner, prop, prop.categories[0].id, "Broken", "https://example.invalid/x.ics")
 
     def boom(url):
-        raise OSError("connection refused")
+        raise ConnectionRefusedError("[Errno 111] secret-detail")
 
-    assert ical.sync_feed(session, feed.id, fetcher=boom).startswith("error: OSError")
+    assert ical.sync_feed(session, feed.id, fetcher=boom) == "error: connection refused"
+    session.refresh(feed)
+    assert json.loads(feed.last_status) == {"ok": False, "reason": "connection_refused"}  # no exception text

@@ -69,7 +69,7 @@ def test_hold_blocks_then_expires_without_any_job(session, setup):
     with pytest.raises(Conflict):
         reservations.create(session, conn, _input(prop, external_id="ORD-2"))
     clock.set_now(start + dt.timedelta(minutes=61))
-    assert reservations.effective_status(hold) == "expired"
+    assert hold.effective_status(clock.now()) == "expired"
     other, created = reservations.create(session, conn, _input(prop, external_id="ORD-2"))
     assert created and other.status == "confirmed"
 

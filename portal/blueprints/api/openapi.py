@@ -5,6 +5,8 @@ documented path exists, and the documented reservation fields are what the API r
 """
 from __future__ import annotations
 
+from services.inputs import MAX_UNITS_PER_BOOKING
+
 DATE = {"type": "string", "format": "date", "example": "2027-05-01"}
 DATETIME = {"type": "string", "format": "date-time"}
 MONEY = {"type": "string", "pattern": r"^\d{1,8}(\.\d{1,2})?$", "example": "189.00"}
@@ -16,7 +18,7 @@ def _error(description: str) -> dict:
 
 
 ERRORS = {
-    "401": _error("Missing or wrong API key."),
+    "401": _error("Missing or wrong API key (code unauthorized), or the property's brokerage contract has ended (code contract_inactive)."),
     "413": _error("Body larger than 64 KB."),
     "429": _error("Rate limit exceeded."),
 }
@@ -61,18 +63,22 @@ RESERVATION = {
     },
 }
 
+SINGLE_LINE = ("One line: no control characters (line breaks, tabs), no NUL; text fields are refused with "
+               "422 and the field's name otherwise.")
+
 RESERVATION_CREATE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["external_id", "room_category_id", "arrival", "departure", "guest"],
     "properties": {
-        "external_id": {"type": "string", "minLength": 1, "maxLength": 100},
+        "external_id": {"type": "string", "minLength": 1, "maxLength": 100, "description": SINGLE_LINE},
         "room_category_id": {"type": "integer", "minimum": 1},
         "arrival": DATE, "departure": DATE,
-        "units": {"type": "integer", "minimum": 1, "maximum": 200, "default": 1},
+        "units": {"type": "integer", "minimum": 1, "maximum": MAX_UNITS_PER_BOOKING, "default": 1,
+                  "description": "A larger group is several reservations: every total must fit 99999999.99."},
         "guests": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1},
         "guest": {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 120},
+            "name": {"type": "string", "minLength": 1, "maxLength": 120, "description": SINGLE_LINE},
             "email": {"type": "string", "format": "email", "maxLength": 254},
             "phone": {"type": "string", "maxLength": 40}}},
         "status": {"type": "string", "enum": ["pending", "confirmed"], "default": "confirmed",
@@ -174,6 +180,7 @@ def document() -> dict:
                 "summary": "Payment complete: confirm the hold and generate the voucher", "operationId": "confirmReservation",
                 "parameters": [ID_PARAM],
                 "responses": {"200": {"description": "Confirmed", **RESERVATION_RESPONSE},
+                              "400": _error("A body that is not JSON (none is needed)."),
                               "404": _error("Not a reservation of this connection."),
                               "409": _error("The hold expired and the nights are gone, or it was cancelled."), **ERRORS}}},
             "/reservations/{id}/cancel": {"post": {

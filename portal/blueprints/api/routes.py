@@ -11,19 +11,23 @@ from portal.blueprints.api import bp
 from portal.blueprints.api.openapi import document
 from portal.blueprints.api.cache import AVAILABILITY_CACHE
 from portal.extensions import db
-from services import channels, clock, inventory, reservations
+from services import channels, clock, inputs, inventory, reservations
 from services.bookings import extras_for, final_price
 from services.errors import DomainError, Invalid
 from services.models import ChannelConnection
 from services.i18n import _l
+from services.inputs import MAX_NIGHTS, UNSTORABLE, single_line, storable
 
 MAX_BODY = 64 * 1024
-MAX_NIGHTS = 366
 
 
 class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
+
+
+class ContractInactive(Unauthorized):
+    code = "contract_inactive"
 
 
 class BadRequest(DomainError):
@@ -44,25 +48,58 @@ def authenticate():
     who = channels.api_caller(db.session, key)
     if who is None:
         raise Unauthorized(_l("Missing or wrong API key."))
+    if not who.contract_active:
+        raise ContractInactive(_l("The property's brokerage contract has ended: it cannot be booked through the API."))
     g.caller = who
     g.pop("connection", None)  # never a connection resolved for an earlier caller
+    if request.method == "POST" and request.get_data(cache=True):
+        _json_body()  # any body is JSON, not too deep, storable text: also where the endpoint reads none
     return None
 
 
 def _connection() -> ChannelConnection:
     """The caller's connection as an ORM object, loaded when an endpoint needs more than ids."""
     if "connection" not in g:
-        g.connection = db.session.get(ChannelConnection, g.caller.connection_id)
+        g.connection = channels.connection_of(db.session, g.caller)
     return g.connection
+
+
+MAX_JSON_DEPTH = 32  # a reservation is three levels deep; Python's parser gives up near 1000
 
 
 def _json_body(required: bool = True):
     if not request.get_data(cache=True) and not required:
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than Python's parser goes (a 500 before)
+        raise BadRequest(_l("The JSON is nested too deeply.")) from None
     if data is None:
         raise BadRequest(_l("The body must be JSON (Content-Type: application/json)."))
+    _check_json(data)
     return data
+
+
+def _check_json(data) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH, and text no column can hold (NUL, lone
+    surrogates, as "\\u0000" or "\\ud800"), naming the field; the same rule as the web edge's
+    (portal.errors.refuse_unstorable_input), for the one kind of input it leaves to the API."""
+    stack = [(data, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(_l("The JSON is nested too deeply."))
+        if isinstance(value, str):
+            if not storable(value):
+                raise Invalid({path or "body": UNSTORABLE})
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else key
+                if not storable(key):
+                    raise Invalid({single_line(name) or "body": UNSTORABLE})
+                stack.append((item, name, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
 
 
 def _date_arg(name: str) -> dt.date:
@@ -153,18 +190,18 @@ def _cursor_encode(b) -> str:
 def _cursor_decode(value: str) -> tuple[dt.datetime, int]:
     try:
         stamp, _, ident = base64.urlsafe_b64decode(value.encode()).decode().partition("|")
-        when = dt.datetime.fromisoformat(stamp)
-        if when.tzinfo is None:
+        after_id = inputs.whole(ident)
+        if after_id is None or after_id > inputs.MAX_ID:
             raise ValueError
-        return when, int(ident)
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid({"cursor": _l("Use the `next` value of the previous page.")})
+        return inputs.aware_datetime(stamp), after_id
+    except (ValueError, UnicodeError):
+        raise Invalid({"cursor": _l("Use the `next` value of the previous page.")}) from None
 
 
 @bp.get("/reservations")
 def changed_reservations():
-    limit = request.args.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= 200:
+    limit = inputs.whole(request.args.get("limit", "50"))
+    if limit is None or not 1 <= limit <= 200:
         raise Invalid({"limit": _l("Must be from %(low)s to %(high)s.", low=1, high=200)})
     if request.args.get("cursor"):
         since, after_id = _cursor_decode(request.args["cursor"])
@@ -173,13 +210,11 @@ def changed_reservations():
         since, after_id = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), 0
         if raw:
             try:
-                since = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-                if since.tzinfo is None:
-                    raise ValueError
+                since = inputs.aware_datetime(raw.replace(" ", "+"))  # a "+" left unencoded reads as a space
             except ValueError:
                 raise Invalid({"changed_since": _l("Use a date and time with time zone, like 2027-04-01T12:00:00Z.")})
-    items = reservations.changed_since(db.session, _connection(), since, after_id, int(limit))
-    nxt = _cursor_encode(items[-1]) if len(items) == int(limit) else None
+    items = reservations.changed_since(db.session, _connection(), since, after_id, limit)
+    nxt = _cursor_encode(items[-1]) if len(items) == limit else None
     return jsonify(reservations=[reservations.as_dict(b) for b in items], next=nxt)
 
 

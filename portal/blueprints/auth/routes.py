@@ -1,7 +1,7 @@
 """Login, logout, keeping the session alive, password and language."""
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, session, url_for
+from flask import flash, redirect, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -9,9 +9,10 @@ from htmx_flask import request
 
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import LanguageForm, LoginForm, PasswordForm
-from portal.extensions import db, limiter
-from portal.web import apply_errors, render
-from services import clock, properties
+from portal.extensions import db
+from portal.web.forms import apply_errors
+from portal.web.render import render
+from services import accounts, clock, properties
 from services.errors import Invalid
 
 
@@ -24,28 +25,52 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
+def start_session(user) -> None:
+    """A fresh session (no fixation) bound to the user's current session generation."""
+    session.clear()
+    login_user(user)
+    now = clock.now().timestamp()
+    session["seen"] = session["login_at"] = now
+    session["gen"] = user.session_generation
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
-    """Log in with e-mail and password."""
+    """Log in with e-mail and password; failures are throttled (services.accounts)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = properties.authenticate(db.session, form.email.data, form.password.data)
-        if user is None:
-            form.form_errors.append(_("E-mail or password is not right."))
+        email, address = form.email.data, request.remote_addr or ""
+        wait = accounts.login_wait(db.session, email, address)
+        if wait:
+            form.form_errors.append(_("Too many failed attempts. Please wait %(seconds)s seconds and try again.",
+                                      seconds=wait))
+            status = 429
         else:
-            session.clear()
-            login_user(user)
-            session["seen"] = clock.now().timestamp()
-            return redirect(_safe_next(request.args.get("next")))
-    return render("auth/login.html", form=form, status=422 if form.errors or form.form_errors else 200)
+            user = properties.authenticate(db.session, email, form.password.data)
+            if user is None:
+                accounts.record_failure(db.session, email, address)
+                form.form_errors.append(_("E-mail or password is not right."))
+            else:
+                accounts.record_success(db.session, email, address)
+                start_session(user)
+                return redirect(_safe_next(request.args.get("next")))
+    if status == 200 and (form.errors or form.form_errors):
+        status = 422
+    resp = render("auth/login.html", form=form, status=status)
+    if status == 429:
+        resp.headers["Retry-After"] = str(wait)
+    return resp
 
 
 @bp.post("/logout")
 def logout():
+    """Log out: every session of this account ends, copies of the cookie included."""
     locale = str(get_locale())  # the message and the login page stay in the user's language
+    if current_user.is_authenticated:
+        accounts.sign_out(db.session, current_user)
     logout_user()
     session.clear()
     session["locale"] = locale
@@ -70,13 +95,25 @@ def account():
     if form.validate_on_submit():
         try:
             properties.change_password(db.session, current_user, form.current.data, form.new.data, form.repeat.data)
-            flash(_("Your password has been changed."), "success")
+            session["gen"] = current_user.session_generation  # this browser stays; every other session ends
+            flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("auth.account"))
         except Invalid as e:
             apply_errors(form, e)
     if form.is_submitted():
         status = 422
     return render("auth/account.html", form=form, lang=lang, status=status)
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """End every session of this account, this browser's too (e.g. after a lost phone)."""
+    accounts.sign_out(db.session, current_user)
+    logout_user()
+    session.clear()
+    flash(_("You have been signed out on every device."), "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.post("/language")

@@ -4,8 +4,9 @@ from wtforms import Form, SearchField, SelectChoice
 from wtforms import DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from portal.web import SOURCE_LABELS, LocalDecimalField
-from services.properties import EMAIL
+from portal.web.forms import LocalDecimalField
+from services.channels import SOURCE_LABELS
+from services.inputs import EMAIL
 
 
 class OwnBookingForm(FlaskForm):

@@ -1,6 +1,5 @@
 """Bookings: the list, own bookings (R2) entered from the calendar or a form, detail, cancel."""
-from flask import abort, flash, url_for
-from flask_babel import format_date as fmt_date
+from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import request
@@ -8,10 +7,10 @@ from htmx_flask import request
 from portal.blueprints.bookings import bp
 from portal.blueprints.bookings.forms import CancelRequestForm, DepositForm, FilterForm, ModifyForm, OwnBookingForm
 from portal.extensions import db
-from portal.web import apply_errors, hx_redirect, parse_date, render, tr
-from services import access, bookings, channel_bookings
+from portal.web.forms import apply_conflict, apply_errors, page_number, parse_date
+from portal.web.render import hx_redirect, render
+from services import access, bookings, channel_bookings, inventory
 from services.errors import Conflict, Invalid
-from services.models import Unit
 
 
 def _data(form) -> bookings.OwnBookingData:
@@ -32,8 +31,7 @@ def _save(prop, form, booking_id=None):
     except Invalid as e:
         apply_errors(form, e)
     except Conflict as e:
-        nights = ", ".join(n.strftime("%d.%m.") for n in e.details.get("nights", [])[:10])
-        form.arrival.errors = list(form.arrival.errors) + [tr(e.message) + (f" ({nights})" if nights else "")]
+        apply_conflict(form, e)
     return None
 
 
@@ -56,7 +54,7 @@ def index(slug):
         risk_free=None if not form.risk_free.data else form.risk_free.data == "1",
         sort=form.sort.data or "created",
     )
-    page = channel_bookings.search(db.session, current_user, prop, f, request.args.get("page", 1, type=int) or 1)
+    page = channel_bookings.search(db.session, current_user, prop, f, page_number())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render("bookings/list.html", "results", prop=prop, form=form, page=page, args=args)
 
@@ -69,10 +67,7 @@ def new(slug):
     form = OwnBookingForm()
     form.set_choices(prop)
     if request.method == "GET":
-        unit_id = request.args.get("unit_id", type=int) or 0
-        unit = db.session.get(Unit, unit_id) if 0 < unit_id < 2**31 else None
-        if unit is not None and unit.category.property_id != prop.id:
-            unit = None
+        unit = inventory.unit_of(db.session, prop.id, request.args.get("unit_id", type=int))
         form.unit_id.data = unit.id if unit else 0
         form.category_id.data = unit.category_id if unit else request.args.get("category_id", type=int)
         form.arrival.data = parse_date(request.args.get("arrival"))
@@ -125,8 +120,7 @@ def modify(slug, booking_id):
         except Invalid as e:
             apply_errors(form, e)
         except Conflict as e:
-            nights = ", ".join(fmt_date(n, "short") for n in e.details.get("nights", [])[:10])
-            form.arrival.errors = list(form.arrival.errors) + [tr(e.message) + (f" ({nights})" if nights else "")]
+            apply_conflict(form, e)
         booking = bookings.get_booking(db.session, current_user, prop, booking_id)
     return _detail(prop, booking, 422, modify=form)
 
@@ -165,9 +159,7 @@ def deposit(slug, booking_id):
 @login_required
 def edit(slug, booking_id):
     prop = access.property_for(db.session, current_user, slug)
-    booking = bookings.get_booking(db.session, current_user, prop, booking_id)
-    if booking.source != "own" or booking.status != "confirmed":
-        abort(409)
+    booking = bookings.editable_own_booking(db.session, current_user, prop, booking_id)
     form = OwnBookingForm(obj=booking if request.method == "GET" else None)
     form.set_choices(prop)
     if request.method == "GET":

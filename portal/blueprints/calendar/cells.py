@@ -11,7 +11,8 @@ import datetime as dt
 
 from markupsafe import Markup, escape
 
-from portal.web import fmt_date, gettext, money, request_memo, short_money, source_label
+from portal.web.i18n import fmt_date, gettext, money, request_memo, short_money
+from portal.web.labels import source_label
 from services.i18n import _l
 
 

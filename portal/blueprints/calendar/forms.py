@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectF
 from wtforms.validators import DataRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.web import LocalDecimalField as DecimalField
+from portal.web.forms import LocalDecimalField as DecimalField
 
 # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (a DeprecationWarning on every
 # form built) and 3.4 removes them.

@@ -10,11 +10,12 @@ from htmx_flask import request
 from portal.blueprints.calendar import bp
 from portal.blueprints.calendar.forms import BulkForm, NightForm
 from portal.extensions import db
-from portal.web import apply_errors, fmt_date, is_fragment_request, parse_date, parse_month, render, tr
+from portal.web.forms import apply_errors, parse_date, parse_month
+from portal.web.i18n import fmt_date, tr
+from portal.web.render import is_fragment_request, render
 from services import access, calendar, clock, inventory, rates
 from services.bookings import final_price
 from services.errors import Conflict, Invalid
-from services.models import NightRate
 
 
 def _plan(prop, month: dt.date):
@@ -48,7 +49,7 @@ def _night_context(slug, cat_id, night):
 def night(slug, cat_id, night):
     """Edit one night of one category: price, quota, minimum stay, closed, no arrival/departure."""
     prop, cat, day, figures = _night_context(slug, cat_id, night)
-    rate = db.session.get(NightRate, (cat.id, day))
+    rate = rates.night_rate(db.session, cat, day)
     if request.method == "GET":
         form = NightForm(formdata=None, obj=rate, quota=rate.quota if rate else len(cat.units))
     else:

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.web import PAYMENT_LABELS
+from portal.web.labels import PAYMENT_LABELS
 
 PAYMENT = [SelectChoice(mode, _(label.text)) for mode, label in PAYMENT_LABELS.items()]
 

@@ -6,7 +6,9 @@ from flask_login import current_user, login_required
 from portal.blueprints.channels import bp
 from portal.blueprints.channels.forms import ConnectionForm, FeedForm
 from portal.extensions import db
-from portal.web import apply_errors, hx_redirect, render, tr
+from portal.web.forms import apply_errors
+from portal.web.i18n import tr
+from portal.web.render import hx_redirect, render
 from services import access, channel_bookings, channels, ical
 from services.channels import CHANNEL_LABELS
 from services.errors import Invalid
@@ -75,10 +77,21 @@ def switch_off(slug, channel):
     return hx_redirect(url_for("channels.modules", slug=slug))
 
 
-def _calendars(prop, form=None, status=200):
+def _calendars(prop, form=None, status=200, new_url=None):
     form = form or FeedForm(formdata=None)
     form.category_id.choices = [(c.id, c.name) for c in prop.categories]
-    return render("channels/calendars.html", status=status, prop=prop, form=form, feeds=ical.feeds(db.session, prop))
+    return render("channels/calendars.html", status=status, prop=prop, form=form, feeds=ical.feeds(db.session, prop),
+                  new_url=new_url)
+
+
+@bp.post("/p/<slug>/calendars/export/<id:category_id>/renew")
+@login_required
+def renew_export(slug, category_id):
+    """A new secret export address for a room category, shown once; the old one stops working."""
+    prop = access.property_for(db.session, current_user, slug)
+    token = ical.renew_export_url(db.session, current_user, prop, category_id)
+    return _calendars(prop, new_url={"category_id": category_id,
+                                     "url": url_for("channels.export", token=token, _external=True)})
 
 
 @bp.route("/p/<slug>/calendars")

@@ -6,8 +6,9 @@ from flask_login import current_user, login_required
 from portal.blueprints.office import bp
 from portal.blueprints.office.forms import HostForm
 from portal.extensions import db
-from portal.web import apply_errors, hx_redirect, render
-from services import access, properties
+from portal.web.forms import apply_errors
+from portal.web.render import hx_redirect, render
+from services import access, accounts, properties
 from services.errors import Invalid
 
 
@@ -46,4 +47,13 @@ def contract(slug, action):
     properties.set_contract(db.session, current_user, prop, action == "activate")
     flash(_("Contract for %(name)s activated: the host can log in now.", name=prop.name) if action == "activate"
           else _("Contract for %(name)s ended: the host has no access any more.", name=prop.name), "success")
+    return hx_redirect(url_for("office.hosts"))
+
+
+@bp.post("/office/users/<id:user_id>/sign-out")
+@login_required
+def sign_out_user(user_id):
+    """End every session of a host (a lost phone, a former employee): they must log in again."""
+    user = accounts.sign_out_user(db.session, current_user, user_id)
+    flash(_("%(name)s has been signed out on every device.", name=user.name), "success")
     return hx_redirect(url_for("office.hosts"))

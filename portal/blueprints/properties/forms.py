@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.web import LocalDecimalField as DecimalField
+from portal.web.forms import LocalDecimalField as DecimalField
 
 
 class PropertyForm(FlaskForm):

@@ -7,7 +7,8 @@ from htmx_flask import request
 from portal.blueprints.properties import bp
 from portal.blueprints.properties.forms import CategoryForm, ExtraCostForm, PropertyForm
 from portal.extensions import db
-from portal.web import apply_errors, hx_redirect, render
+from portal.web.forms import apply_errors
+from portal.web.render import hx_redirect, render
 from services import access, audit, properties
 from services.errors import Invalid
 

@@ -1,5 +1,6 @@
 /* The few lines htmx cannot do: the session countdown, picking nights for an own booking,
-   Escape to close the editor, collapsing units. */
+   Escape to close the editor, collapsing units, and the behaviour that templates ask for with
+   data- attributes (the Content-Security-Policy allows no inline handlers). */
 (function () {
   "use strict";
   var body = document.body;
@@ -22,6 +23,23 @@
     tick();
     setInterval(tick, 1000);
   }
+
+  // <select data-autosubmit> sends its form as soon as a value is picked (the language).
+  document.addEventListener("change", function (e) {
+    var el = e.target.closest && e.target.closest("[data-autosubmit]");
+    if (el && el.form) el.form.submit();
+  });
+
+  // <form data-confirm="question"> asks before it is sent; "Cancel" sends nothing. Listening
+  // in the capture phase runs before htmx's own listener on the form, so it also holds for
+  // hx-post forms and for forms swapped in later (hx-confirm is htmx's own way for those).
+  document.addEventListener("submit", function (e) {
+    var form = e.target.closest && e.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  }, true);
 
   var editor = function () { return document.getElementById("editor"); };
   var closeEditor = function () {

@@ -1,0 +1,96 @@
+"""The security headers of every response: Content-Security-Policy, framing, HSTS, caching.
+
+The policy allows scripts and styles from our own origin only, so the templates carry no
+inline `<script>`, no `on...=` handlers and no `style=""` attributes (portal/static/js/portal.js
+binds behaviour through data- attributes; htmx is configured in base.html to need no eval and
+to inject no indicator style). tests/web/test_headers.py and tests/browser/test_csp.py hold
+every page to that.
+
+Framing is refused everywhere (`frame-ancestors 'none'` and `X-Frame-Options: DENY`). A page
+that is meant to be embedded later opts in with `@frameable(...)`; nothing does yet.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask, current_app, request
+
+POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "base-uri": "'none'",
+    "object-src": "'none'",
+    "frame-ancestors": "'none'",
+}
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+# GET answers without guest data that keep ordinary caching: static files, the public
+# iCal export (a secret URL with booked nights only; its view sends `private, max-age=300`)
+# and the API's description. Every other answer may show guest data and is `no-store`.
+CACHEABLE = frozenset({"static", "channels.export", "api.openapi"})
+
+
+def frameable(*ancestors: str) -> Callable:
+    """Let a view's pages be embedded by `ancestors` (CSP source expressions such as "'self'"
+    or "https://partner.example"; default "'self'"):
+
+        @bp.route("/widget")
+        @frameable("https://tourist-info.example")
+        def widget(): ...
+
+    The view's responses then carry `frame-ancestors <ancestors>` instead of 'none', and no
+    X-Frame-Options (which cannot name other origins; "'self'" alone keeps SAMEORIGIN).
+    Put it under `@bp.route`; it may sit above or below `@login_required` (which keeps the
+    function's attributes)."""
+    allowed = ancestors or ("'self'",)
+
+    def mark(view: Callable) -> Callable:
+        view.frame_ancestors = allowed
+        return view
+
+    return mark
+
+
+def _frame_ancestors() -> tuple[str, ...] | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "frame_ancestors", None)
+
+
+def content_security_policy(frame_ancestors: tuple[str, ...] | None = None) -> str:
+    policy = dict(POLICY)
+    if frame_ancestors:
+        policy["frame-ancestors"] = " ".join(frame_ancestors)
+    return "; ".join(f"{name} {value}" for name, value in policy.items())
+
+
+def _shows_guest_data() -> bool:
+    return not (request.method in ("GET", "HEAD") and request.endpoint in CACHEABLE)
+
+
+def register(app: Flask) -> None:
+    @app.after_request
+    def security_headers(resp):
+        ancestors = _frame_ancestors()
+        resp.headers["Content-Security-Policy"] = content_security_policy(ancestors)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if ancestors is None:
+            resp.headers["X-Frame-Options"] = "DENY"
+        elif ancestors == ("'self'",):
+            resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+        else:
+            resp.headers.pop("X-Frame-Options", None)
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            # Only where the site is served over HTTPS: a browser that saw it on plain http
+            # would otherwise lock the host out for a year.
+            resp.headers["Strict-Transport-Security"] = HSTS
+        if _shows_guest_data():
+            # Logged-in pages, their fragments and error pages, and every API answer: never
+            # kept by the browser (back button after logout) or by a proxy.
+            resp.headers["Cache-Control"] = "no-store"
+        return resp

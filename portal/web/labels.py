@@ -1,0 +1,46 @@
+"""The words for the portal's codes: one table per vocabulary (where a booking came from is
+services.channels.SOURCE_LABELS, shared with the e-mails)."""
+from __future__ import annotations
+
+from services.channels import SOURCE_LABELS, channel_label
+from services.i18n import _l
+from portal.web.i18n import tr
+
+
+ACTIONS = {
+    "rates": _l("Night edited"), "rates_bulk": _l("Bulk edit"), "booking_created": _l("Own booking entered"),
+    "booking_changed": _l("Booking changed"), "booking_cancelled": _l("Booking cancelled"),
+    "host_created": _l("Host registered"), "contract_activated": _l("Contract activated"),
+    "contract_ended": _l("Contract ended"), "property_changed": _l("Details changed"),
+    "category_added": _l("Room category added"), "extra_cost_added": _l("Mandatory cost added"),
+    "extra_cost_removed": _l("Mandatory cost removed"), "password_changed": _l("Password changed"),
+    "channel_on": _l("Channel module switched on"), "channel_off": _l("Channel module switched off"),
+    "channel_key_regenerated": _l("New API key"), "channel_settings": _l("Channel settings changed"),
+    "cancellation_requested": _l("Cancellation requested"), "deposit_set": _l("Deposit agreed"),
+    "ical_feed_added": _l("Calendar added"), "ical_feed_removed": _l("Calendar removed"),
+    "signed_out_everywhere": _l("Signed out on every device"), "ical_url_renewed": _l("New secret calendar address"),
+}
+
+
+EVENTS = {
+    "created": _l("Created"), "hold_created": _l("Temporary hold"), "confirmed": _l("Paid and confirmed"),
+    "cancelled": _l("Cancelled by the channel"), "partially_cancelled": _l("Partly cancelled by the channel"),
+    "expired": _l("Hold expired"), "modified": _l("Changed by the host"),
+    "cancellation_requested": _l("Cancellation requested"), "deposit": _l("Deposit agreed"),
+    "deposit_removed": _l("Deposit removed"),
+}
+
+
+KIND_LABELS = {**SOURCE_LABELS, "hold": _l("Temporary hold")}  # the calendar legend's entries
+
+
+def source_label(kind: str) -> str:
+    """Where a booking came from (or 'hold'), as the legend and the lists name it."""
+    return tr(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+
+
+PAYMENT_LABELS = {"on_arrival": _l("Guest pays on arrival"), "prepaid": _l("Prepaid by the channel (e.g. e-domizil)")}
+
+
+def _channel(code: str) -> str:
+    return tr(channel_label(code))

@@ -1,0 +1,80 @@
+"""Records stored as parameters (history lines, booking events, iCal sync results), worded
+for the reader (services.i18n.stored keeps them)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+from flask_babel import format_datetime
+
+from portal.web.i18n import fmt_date, gettext, money, tr
+from portal.web.labels import PAYMENT_LABELS, _channel
+from services.ical import failure_reason
+
+
+def _params(stored: str) -> dict | None:
+    """What services.i18n.stored kept; None for a record written as text (shown as it is)."""
+    try:
+        params = json.loads(stored) if stored else {}
+    except ValueError:
+        return None
+    return params if isinstance(params, dict) else None
+
+
+def _stay(p: dict, side: str) -> str:
+    arrival, departure = dt.date.fromisoformat(p[side + "_arrival"]), dt.date.fromisoformat(p[side + "_departure"])
+    return f"{fmt_date(arrival, 'short')}–{fmt_date(departure, 'short')} {p[side + '_category']}"
+
+
+def audit_summary(summary: str) -> str:
+    """A history line's details: its text, or its parameters in the reader's language."""
+    p = _params(summary)
+    if p is None:
+        return summary
+    if "hold_minutes" in p:
+        return gettext("%(channel)s: hold time %(minutes)s min, %(payment)s", channel=_channel(p.get("channel", "")),
+                       minutes=p["hold_minutes"], payment=tr(PAYMENT_LABELS.get(p.get("payment_mode"), p.get("payment_mode"))))
+    return _channel(p["channel"]) if "channel" in p else ""
+
+
+def feed_status(stored: str) -> str:
+    """An imported calendar's last sync (services.ical stores it as parameters)."""
+    status = _params(stored)
+    if status is None:
+        return stored
+    if not status:
+        return "–"
+    if not status.get("ok"):
+        # Only the reason code is worded: what the address answered never reaches the page.
+        reason = failure_reason(status)
+        return gettext("Could not be read: %(reason)s", reason=tr(reason)) if reason else gettext("Could not be read.")
+    return gettext("%(events)s entries read: %(added)s newly blocked, %(removed)s released, %(conflicts)s in conflict",
+                   events=status["events"], added=status["added"], removed=status["removed"], conflicts=status["conflicts"])
+
+
+def event_text(kind: str, detail: str) -> str:
+    """A booking event's details in the reader's language (services.audit.booking_event stores parameters)."""
+    p = _params(detail)
+    if p is None:
+        return detail
+    if "replaced_by" in p:
+        return gettext("replaced by #%(id)s: %(old)s → %(new)s", id=p["replaced_by"], old=_stay(p, "from"), new=_stay(p, "to"))
+    if "replaces" in p:
+        return gettext("change of #%(id)s: %(old)s → %(new)s", id=p["replaces"], old=_stay(p, "from"), new=_stay(p, "to"))
+    if kind == "hold_created" and "until" in p:
+        return gettext("from %(channel)s, held until %(time)s", channel=_channel(p.get("channel", "")),
+                       time=format_datetime(dt.datetime.fromisoformat(p["until"]), "short"))
+    if kind == "confirmed":
+        text = gettext("voucher %(voucher)s", voucher=p.get("voucher") or "-")
+        return text + (" " + gettext("(after the hold had expired)") if p.get("after_expiry") else "")
+    if kind == "partially_cancelled":
+        return gettext("units cancelled: %(cancelled)s, units kept: %(kept)s", cancelled=p.get("cancelled"), kept=p.get("kept"))
+    if kind == "deposit" and "amount" in p:
+        return gettext("%(amount)s due %(date)s", amount=money(Decimal(p["amount"]), p.get("currency", "EUR")),
+                       date=fmt_date(dt.date.fromisoformat(p["due"]), "short"))
+    if kind == "cancellation_requested":
+        return p.get("note", "")
+    if "channel" in p:
+        return gettext("from %(channel)s", channel=_channel(p["channel"]))
+    return ""

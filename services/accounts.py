@@ -1,0 +1,150 @@
+"""Signing in: login throttling counted in the database, and sessions that can be revoked.
+
+Throttling (shared by every worker and app server, since it lives in the database): failed
+logins are counted per account, per client address, and per (address, account) pair. Past
+an allowance each further failure doubles the wait. A blocked account refuses every
+attempt, so guessing one account's password from many addresses stops too. A blocked
+address refuses only accounts that already failed from it: the right password of a
+different user behind the same address (an office's shared router) still gets in.
+
+Sessions: a session cookie carries the user's `session_generation` at login. Logout, a
+password change, the end of a host's contract and "sign out everywhere" bump it, which
+ends every copy of every older cookie; the web edge compares it on the user load.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services import access, audit, clock
+from services.errors import NotFound
+from services.i18n import _l
+from services.models import LoginThrottle, Property, User
+
+WINDOW = dt.timedelta(minutes=15)  # failures older than this (with none since) are forgotten
+
+
+@dataclass(frozen=True)
+class Allowance:
+    free: int  # failures in a window before waiting starts
+    first_wait: dt.timedelta  # the wait after the first failure past `free`; doubles with each further one
+    max_wait: dt.timedelta
+
+
+ALLOWANCES = {
+    "pair": Allowance(5, dt.timedelta(seconds=30), dt.timedelta(minutes=15)),
+    "account": Allowance(20, dt.timedelta(minutes=1), dt.timedelta(hours=1)),
+    "address": Allowance(30, dt.timedelta(minutes=1), dt.timedelta(hours=1)),
+}
+
+
+def _keys(email: str, address: str) -> dict[str, str]:
+    email = (email or "").strip().lower()[:254]
+    address = (address or "")[:45]
+    return {"account": f"account:{email}", "address": f"address:{address}", "pair": f"pair:{address}:{email}"}
+
+
+def login_wait(session: Session, email: str, address: str) -> int:
+    """Seconds until a login for `email` from `address` may be tried again; 0 if it may now."""
+    keys = _keys(email, address)
+    rows = {r.key: r for r in session.scalars(sa.select(LoginThrottle).where(LoginThrottle.key.in_(keys.values())))}
+    now = clock.now()
+
+    def wait(kind: str) -> float:
+        row = rows.get(keys[kind])
+        if row is None or row.blocked_until is None or row.blocked_until <= now:
+            return 0
+        return (row.blocked_until - now).total_seconds()
+
+    pair_failed = keys["pair"] in rows and rows[keys["pair"]].failures > 0
+    waits = [wait("account"), wait("pair"), wait("address") if pair_failed else 0]
+    return int(max(waits) + 0.999)
+
+
+def record_failure(session: Session, email: str, address: str) -> None:
+    """Count a failed login on all three keys (one transaction, safe under concurrency)."""
+    now = clock.now()
+    for kind, key in _keys(email, address).items():
+        _bump(session, key, ALLOWANCES[kind], now)
+    session.commit()
+
+
+def _bump(session: Session, key: str, allowance: Allowance, now: dt.datetime) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = (sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert)(LoginThrottle)
+    stale = LoginThrottle.window_start < now - WINDOW
+    # Atomic increment: two workers failing at once both count (no read-modify-write race).
+    session.execute(insert.values(key=key, failures=1, window_start=now).on_conflict_do_update(
+        index_elements=[LoginThrottle.key],
+        set_={"failures": sa.case((stale, 1), else_=LoginThrottle.failures + 1),
+              "window_start": sa.case((stale, now), else_=LoginThrottle.window_start),
+              "blocked_until": sa.case((stale, None), else_=LoginThrottle.blocked_until)}))
+    row = session.get(LoginThrottle, key, populate_existing=True)
+    over = row.failures - allowance.free
+    if over > 0:
+        wait = min(allowance.first_wait * 2 ** min(over - 1, 20), allowance.max_wait)
+        row.blocked_until = now + wait
+        row.window_start = now  # the window runs from the latest failure while blocked
+
+
+def record_success(session: Session, email: str, address: str) -> None:
+    """The right password clears the account's and this pair's count (not the address's)."""
+    keys = _keys(email, address)
+    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key.in_([keys["account"], keys["pair"]])))
+    session.commit()
+
+
+def forget_old_failures(session: Session) -> int:
+    """Delete rows whose window has passed and that block nothing (the worker calls this)."""
+    now = clock.now()
+    n = session.execute(sa.delete(LoginThrottle).where(
+        LoginThrottle.window_start < now - WINDOW,
+        sa.or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < now))).rowcount
+    session.commit()
+    return n
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+def end_sessions(session: Session, user: User) -> int:
+    """Invalidate every session cookie of `user` (no commit: part of the caller's use case).
+
+    Returns the new generation, for the caller's own session to continue under it where it
+    should (a password change keeps the browser that made it signed in)."""
+    session.execute(sa.update(User).where(User.id == user.id)
+                    .values(session_generation=User.session_generation + 1))
+    session.refresh(user, ["session_generation"])
+    return user.session_generation
+
+
+def sign_out(session: Session, user: User) -> None:
+    """Logout, or "sign out everywhere" on one's own account page: every session of the user
+    ends, not only this browser's (a copied cookie must not outlive the logout)."""
+    end_sessions(session, user)
+    session.commit()
+
+
+def sign_out_by_email(session: Session, email: str) -> User:
+    """The operator's "sign out everywhere" (`flask user sign-out`): no actor, no tenant."""
+    user = session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(_l("No such account."))
+    sign_out(session, user)
+    return user
+
+
+def sign_out_user(session: Session, actor: User, user_id: int) -> User:
+    """Staff (for the hosts of their office) or an admin end every session of an account."""
+    access.require_staff(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such account."))
+    access.check_account(session, actor, user)
+    end_sessions(session, user)
+    prop = session.scalar(sa.select(Property).where(Property.owner_id == user.id).order_by(Property.id).limit(1))
+    audit.record(session, actor, prop, "signed_out_everywhere", name=user.name)
+    session.commit()
+    return user

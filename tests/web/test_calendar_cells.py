@@ -1,0 +1,37 @@
+"""The plan's cells are written in Python (portal/blueprints/calendar/cells.py) from URL
+prefixes built once per page: every link they make is exactly what url_for makes."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+from flask import url_for
+
+from tests.web.conftest import TODAY, login
+
+
+def test_every_link_of_the_plan_is_what_url_for_builds(app, client, world):
+    login(client, world.host_a)
+    page = client.get(f"/p/{world.A.slug}/calendar").get_data(as_text=True)
+    night_links = set(re.findall(r'<td id="n-\d+-[\d-]+" class="night[^"]*" title="[^"]*"><a href="([^"]+)"', page))
+    bar_links = set(re.findall(r'<td colspan="\d+" class="bar[^"]*"><a href="([^"]+)"', page))
+    book_links = set(html.unescape(u) for u in re.findall(r'<td class="free"[^>]*><a href="([^"]+)"', page))
+    assert night_links and bar_links and book_links
+    with app.test_request_context():
+        day = TODAY + dt.timedelta(days=5)
+        assert url_for("calendar.night", slug=world.A.slug, cat_id=world.A.cat_id, night=day.isoformat()) in night_links
+        assert {url_for("bookings.detail", slug=world.A.slug, booking_id=i) for i in (world.A.own_id, world.A.online_id)} \
+            <= bar_links
+        unit = world.A.unit_ids[0]
+        assert url_for("bookings.new", slug=world.A.slug, unit_id=unit, arrival=day.isoformat()) in book_links
+
+
+def test_the_night_editor_updates_the_same_cell_it_came_from(app, client, world):
+    login(client, world.host_a)
+    day = (TODAY + dt.timedelta(days=10)).isoformat()
+    with app.test_request_context():
+        url = url_for("calendar.night", slug=world.A.slug, cat_id=world.A.cat_id, night=day)
+    resp = client.post(url, data={"price": "91.00", "quota": "2", "min_stay": "1"}, headers={"HX-Request": "true"})
+    assert resp.status_code == 200
+    assert f'<a href="{url}" hx-get="{url}">' in resp.get_data(as_text=True)
