@@ -1,4 +1,4 @@
-"""Factory functions for tests: each builds a valid object with sensible defaults."""
+"""Factory functions for tests: each builds a valid object with sensible defaults; `login`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,12 +7,16 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from services import clock
 from services.models import Booking, NightRate, Office, Property, RoomCategory, Unit, User
 from services.properties import create_user
 
 PASSWORD = "secret-password"
+# The real hash (scrypt) costs ~0.1 s per user and per login; the tests create and log in
+# hundreds of users, so they share one cheap hash of the same password.
+FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 _seq = itertools.count(1)
 
 
@@ -23,11 +27,25 @@ def make_office(session: Session, name: str | None = None) -> Office:
     return office
 
 
-def make_user(session: Session, role: str = "host", office: Office | None = None, email: str | None = None) -> User:
+def make_user(session: Session, role: str = "host", office: Office | None = None, email: str | None = None, *,
+              name: str | None = None, locale: str | None = None, fast_hash: bool = True, commit: bool = True) -> User:
+    """An account whose password is PASSWORD. `fast_hash=False`: made by services' `create_user`
+    (its validation, the real hash) for a test about that; `commit=False`: only added, so that
+    many users go to the database in one INSERT."""
     if role == "staff" and office is None:
         office = make_office(session)
-    user = create_user(session, email or f"{role}{next(_seq)}@example.com", f"{role.title()} {next(_seq)}", PASSWORD, role, office)
-    session.commit()
+    n = next(_seq)
+    email, name = email or f"{role}{n}@example.com", name or f"{role.title()} {n}"
+    if fast_hash:
+        user = User(email=email, name=name, password_hash=FAST_HASH, role=role,
+                    office_id=office.id if office else None, created_at=clock.now())
+        session.add(user)
+    else:
+        user = create_user(session, email, name, PASSWORD, role, office)
+    if locale:
+        user.locale = locale
+    if commit:
+        session.commit()
     return user
 
 
@@ -76,5 +94,12 @@ def new_booking(prop: Property, category: RoomCategory | None = None, arrival: d
                    hold_expires_at=now + dt.timedelta(minutes=hold_minutes) if hold_minutes is not None else None)
 
 
-def login(client, user: User, password: str = PASSWORD):
-    return client.post("/login", data={"email": user.email, "password": password})
+def login(client, user, password: str = PASSWORD):
+    """Log `client` in as `user` (anything with an `email`; None: stay anonymous); asserts it worked."""
+    if user is None:
+        return None
+    resp = client.post("/login", data={"email": user.email, "password": password})
+    body = resp.get_data(as_text=True)
+    main = body[body.find("<main"):][:1500]  # the message, not the page's head
+    assert resp.status_code == 302, (resp.status_code, main)
+    return resp

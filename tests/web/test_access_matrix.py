@@ -88,6 +88,8 @@ CASES = [
     Case("account-post", "/account", "POST", lambda w, p: "/account",
          lambda w, p: {"pw-current": PASSWORD, "pw-new": "another-secret-1", "pw-repeat": "another-secret-1"},
          access="login", writes=True),
+    Case("account-sign-out", "/account/sign-out-everywhere", "POST", lambda w, p: "/account/sign-out-everywhere",
+         lambda w, p: {}, access="login", writes=True),
     Case("home", "/", "GET", lambda w, p: "/", access="login"),
     # One property's pages and actions.
     Case("calendar", "/p/<slug>/calendar", "GET", lambda w, p: f"/p/{p.slug}/calendar"),
@@ -149,6 +151,8 @@ CASES = [
          lambda w, p: f"/p/{p.slug}/calendars/{p.feed_id}/sync", lambda w, p: {}),
     Case("calendar-remove", "/p/<slug>/calendars/<id:feed_id>/delete", "POST",
          lambda w, p: f"/p/{p.slug}/calendars/{p.feed_id}/delete", lambda w, p: {}),
+    Case("calendar-export-renew", "/p/<slug>/calendars/export/<id:category_id>/renew", "POST",
+         lambda w, p: f"/p/{p.slug}/calendars/export/{p.cat_id}/renew", lambda w, p: {}),
     Case("messages", "/p/<slug>/messages", "GET", lambda w, p: f"/p/{p.slug}/messages"),
     # Public by design: the secret URL is the key; the export carries no property or guest data.
     Case("ical-export", "/ical/<token>.ics", "GET", lambda w, p: f"/ical/{p.ical_token}.ics", access="public"),
@@ -175,6 +179,8 @@ CASES = [
          access="staff", staff_ok=frozenset({"staff1", "staff2"})),
     Case("contract-end", "/office/p/<slug>/contract/<any(activate, end):action>", "POST",
          lambda w, p: f"/office/p/{p.slug}/contract/end", lambda w, p: {}, access="staff_property"),
+    Case("office-sign-out-host", "/office/users/<id:user_id>/sign-out", "POST",
+         lambda w, p: f"/office/users/{p.owner_id}/sign-out", lambda w, p: {}, access="staff_property"),
     Case("contract-activate", "/office/p/<slug>/contract/<any(activate, end):action>", "POST",
          lambda w, p: f"/office/p/{p.slug}/contract/activate", lambda w, p: {}, access="staff_property", target="C"),
 ]

@@ -1,0 +1,158 @@
+"""The operator commands (portal/cli.py) through Flask's CLI runner: each runs in its own
+application context, as `flask --app portal ...` does, against the test database."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+from services import clock, demo
+from services.models import Booking, ChannelConnection, Occupancy, Property, User
+from tests.factories import login, make_property
+from tests.services.test_outbox import receiver  # noqa: F401 - the fixture: a webhook receiver on loopback
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def _property(db_session, **kw) -> SimpleNamespace:
+    with db_session() as s:
+        prop = make_property(s, **kw)
+        return SimpleNamespace(slug=prop.slug, name=prop.name, cat_id=prop.categories[0].id, timezone=prop.timezone)
+
+
+def _new_key(app, slug, *options) -> str:
+    result = run(app, "api-key", "create", "--property", slug, *options)
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+# -- api-key create ------------------------------------------------------------------------------
+
+def test_api_key_create_prints_a_key_that_opens_the_api(app, db_session, client):
+    prop = _property(db_session)
+    result = run(app, "api-key", "create", "--property", prop.slug, "--channel", "slevomat", "--hold-minutes", "30")
+    assert result.exit_code == 0, result.output
+    *info, key = result.output.strip().splitlines()
+    assert f"{prop.slug} <-> slevomat, hold 30 min" in info[0]
+    resp = client.get("/api/v1/property", headers={"Authorization": f"Bearer {key}"})
+    assert resp.status_code == 200 and resp.json["name"] == prop.name
+    assert client.get("/api/v1/property", headers={"Authorization": f"Bearer {key}x"}).status_code == 401
+
+
+def test_api_key_create_for_an_unknown_property_or_channel_is_refused(app, db_session):
+    prop = _property(db_session)
+    unknown = run(app, "api-key", "create", "--property", "no-such-house", "--channel", "slevomat")
+    assert unknown.exit_code == 1 and "No property with slug 'no-such-house'." in unknown.output
+    channel = run(app, "api-key", "create", "--property", prop.slug, "--channel", "airbnb")
+    assert channel.exit_code == 2 and "'airbnb' is not one of" in channel.output
+    hold = run(app, "api-key", "create", "--property", prop.slug, "--channel", "booking", "--hold-minutes", "0")
+    assert hold.exit_code == 1 and "hold_minutes" in hold.output
+    with db_session() as s:
+        assert s.scalar(sa.select(sa.func.count(ChannelConnection.id))) == 0
+
+
+# -- user create ---------------------------------------------------------------------------------
+
+def test_user_create_makes_an_account_that_can_log_in(app, db_session, client):
+    result = run(app, "user", "create", "--email", " Petra@Example.com", "--name", "Petra Berger", "--role", "staff",
+                 "--office", "Tourist-Info Neustadt", "--password", "long-enough-pw")
+    assert result.exit_code == 0, result.output
+    assert result.output == "Created staff petra@example.com of Tourist-Info Neustadt\n"
+    with db_session() as s:
+        user = s.scalar(sa.select(User).where(User.email == "petra@example.com"))
+        assert (user.name, user.role, user.office.name) == ("Petra Berger", "staff", "Tourist-Info Neustadt")
+    login(client, SimpleNamespace(email="petra@example.com"), "long-enough-pw")
+    assert client.get("/").headers["Location"] == "/office"
+
+
+def test_user_create_refuses_bad_input_and_writes_nothing(app, db_session):
+    base = ["user", "create", "--email", "host@example.com", "--name", "Hanna Host", "--role", "host"]
+    short = run(app, *base, "--password", "short")
+    assert short.exit_code == 1 and "password: The password needs at least 8 characters." in short.output
+    staff = run(app, *base[:-1], "staff", "--password", "long-enough-pw")
+    assert staff.exit_code == 1 and "office: Staff belong to a tourist office." in staff.output
+    with db_session() as s:
+        assert s.scalar(sa.select(sa.func.count(User.id))) == 0
+    assert run(app, *base, "--password", "long-enough-pw").exit_code == 0
+    again = run(app, *base, "--password", "long-enough-pw")
+    assert again.exit_code == 1 and "email: An account with this e-mail address exists already." in again.output
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+def test_demo_loads_once_and_its_logins_work(app, db_session, client):
+    first = run(app, "demo")
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[:2] == ["Demo data loaded.", f"Logins (password for all: {demo.PASSWORD}):"]
+    assert [line.split()[:2] for line in lines[2:]] == [[role, email] for email, role, _ in demo.LOGINS]
+    with db_session() as s:
+        counts = [s.scalar(sa.select(sa.func.count(m.id))) for m in (Property, User, Booking)]
+    assert counts[0] == 2 and counts[2] > 0
+
+    second = run(app, "demo")
+    assert second.exit_code == 0 and second.output.splitlines()[0] == "Demo data was there already."
+    with db_session() as s:
+        assert [s.scalar(sa.select(sa.func.count(m.id))) for m in (Property, User, Booking)] == counts
+
+    host_email = next(email for email, role, _ in demo.LOGINS if role == "host")
+    login(client, SimpleNamespace(email=host_email), demo.PASSWORD)
+    calendar = client.get("/").headers["Location"]
+    assert calendar == "/p/demo-guesthouse/calendar" and client.get(calendar).status_code == 200
+
+
+def test_demo_if_empty_leaves_a_database_with_data_alone(app, db_session):
+    _property(db_session, slug="haus-eigen")
+    result = run(app, "demo", "--if-empty")
+    assert result.exit_code == 0 and result.output == "The database has data already; no demo loaded.\n"
+    with db_session() as s:
+        assert list(s.scalars(sa.select(Property.slug))) == ["haus-eigen"]
+
+
+def test_demo_if_empty_loads_into_an_empty_database(app, db_session):
+    result = run(app, "demo", "--if-empty")
+    assert result.exit_code == 0 and result.output.startswith("Demo data loaded.\n")
+    with db_session() as s:
+        assert sorted(s.scalars(sa.select(Property.slug))) == ["demo-flat", "demo-guesthouse"]
+
+
+# -- worker --------------------------------------------------------------------------------------
+
+def test_worker_once_sweeps_an_expired_hold_then_delivers_its_webhook(app, db_session, client, receiver):  # noqa: F811
+    start = clock.now()
+    clock.set_now(start)
+    prop = _property(db_session, units=1)
+    hook = receiver()
+    key = _new_key(app, prop.slug, "--channel", "booking", "--hold-minutes", "30", "--webhook-url", hook.url)
+    arrival = clock.today(prop.timezone) + dt.timedelta(days=3)
+    hold = client.post("/api/v1/reservations", headers={"Authorization": f"Bearer {key}"}, json={
+        "external_id": "CART-1", "room_category_id": prop.cat_id, "arrival": arrival.isoformat(),
+        "departure": (arrival + dt.timedelta(days=2)).isoformat(), "units": 1, "guests": 1,
+        "guest": {"name": "Jana Nová"}, "status": "pending"})
+    assert hold.status_code == 201, hold.json
+    hold_id = hold.json["id"]
+
+    clock.set_now(start + dt.timedelta(minutes=29))
+    assert run(app, "worker", "--once").output == ""  # nothing to do: a round says nothing
+
+    clock.set_now(start + dt.timedelta(minutes=31))
+    swept = run(app, "worker", "--once")
+    assert swept.exit_code == 0, swept.output
+    # The round delivers first and sweeps after: the hold's webhook goes out with the next round.
+    assert swept.output == "webhooks 0/0, e-mails 0/0, expired holds 1, calendars 0\n"
+    with db_session() as s:
+        assert s.get(Booking, hold_id).status == "expired"
+        assert s.scalar(sa.select(sa.func.count(Occupancy.id)).where(Occupancy.booking_id == hold_id)) == 0
+    assert hook.requests == []
+
+    delivered = run(app, "worker", "--once")
+    assert delivered.output == "webhooks 1/0, e-mails 0/0, expired holds 0, calendars 0\n"
+    [(headers, body)] = hook.requests
+    payload = json.loads(body)
+    assert payload["event"] == "reservation.expired" and payload["data"]["id"] == hold_id
+    assert payload["data"]["status"] == "expired"
+    assert run(app, "worker", "--once").output == ""

@@ -1,0 +1,220 @@
+"""The bookings blueprint: own bookings (R2) made, edited and cancelled by the host, with the
+final price (R4); online bookings changed by their channel only; the booking history."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from services.models import Booking, Occupancy
+from tests.web.conftest import HTMX, assert_no_trace, d, field_errors, own_form as _own, snapshot
+
+
+def _occupied_nights(db_session, booking_id):
+    with db_session() as s:
+        return sorted(s.scalars(sa.select(Occupancy.night).where(Occupancy.booking_id == booking_id)))
+
+
+def _booking(db_session, **where):
+    with db_session() as s:
+        b = s.scalar(sa.select(Booking).filter_by(**where))
+        if b is None:
+            return None
+        s.expunge(b)
+        return b
+
+
+# -- own bookings (R2) -----------------------------------------------------------------------
+def test_new_booking_form_fragment_and_page(host, world):
+    url = f"/p/{world.A.slug}/bookings/new?unit_id={world.A.unit_ids[1]}&arrival={d(20).isoformat()}"
+    frag = host.get(url, headers=HTMX)
+    body = frag.get_data(as_text=True)
+    assert frag.status_code == 200 and "<html" not in body
+    assert f'value="{d(20).isoformat()}"' in body and f'value="{d(21).isoformat()}"' in body  # departure: next day
+    assert re.search(r'<option selected value="%s">' % world.A.unit_ids[1], body) or \
+        re.search(r'<option value="%s" selected>' % world.A.unit_ids[1], body)
+    page = host.get(url)
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
+
+
+def test_own_booking_via_htmx_answers_with_hx_redirect(host, db_session, world):
+    resp = host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world), headers=HTMX)
+    assert resp.status_code == 204
+    assert resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar?month=2030-07"
+    b = _booking(db_session, guest_name="Paula Telefon")
+    assert (b.source, b.status, b.arrival, b.departure, b.created_by_id) == ("own", "confirmed", d(20), d(22), world.host_a.id)
+    assert _occupied_nights(db_session, b.id) == [d(20), d(21)]
+    page = host.get(resp.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "Own booking for Paula Telefon saved." in page and "Paula Telefon" in page
+
+
+def test_own_booking_without_htmx_answers_303(host, db_session, world):
+    resp = host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world, unit_id=world.A.unit_ids[2]))
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == f"/p/{world.A.slug}/calendar?month=2030-07"
+    b = _booking(db_session, guest_name="Paula Telefon")
+    with db_session() as s:
+        units = set(s.scalars(sa.select(Occupancy.unit_id).where(Occupancy.booking_id == b.id)))
+    assert units == {world.A.unit_ids[2]}
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+@pytest.mark.parametrize("over,field,message", [
+    ({"departure": d(19).isoformat()}, "departure", "The departure must be after the arrival."),
+    ({"departure": d(20).isoformat()}, "departure", "The departure must be after the arrival."),
+    ({"arrival": d(-2).isoformat(), "departure": d(1).isoformat()}, "arrival", "The arrival cannot be in the past."),
+    ({"departure": d(20 + 800).isoformat()}, "departure", "A stay can last at most two years."),
+    ({"departure": "9999-12-31"}, "departure", "A stay can last at most two years."),
+    ({"guest_name": ""}, "guest_name", "Enter the guest's name."),
+    ({"guest_name": "   "}, "guest_name", "Enter the guest's name."),
+    ({"arrival": ""}, "arrival", "Enter a date."),
+    ({"arrival": "2030-02-31"}, "arrival", "Enter a date."),
+    ({"units": "4"}, "units", "This category has only 3 units."),
+    ({"units": "0"}, "units", "Number must be at least 1."),
+    ({"guests": "7"}, "guests", "At most 2 guests fit."),
+    ({"guest_email": "not-an-address"}, "guest_email", "Enter a valid e-mail address."),
+])
+def test_own_booking_with_bad_input_is_422_and_writes_nothing(app, host, world, htmx, over, field, message):
+    before = snapshot(app)
+    resp = host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world, **over), headers=HTMX if htmx else None)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert message in field_errors(body, field), field_errors(body, field)
+    assert ("<html" in body) is not htmx
+    assert snapshot(app) == before
+
+
+def test_a_unit_already_taken_is_refused_naming_the_nights(app, host, world):
+    # Gustav (own booking) has the first unit on 15 and 16 June; 17 June is free.
+    before = snapshot(app)
+    resp = host.post(f"/p/{world.A.slug}/bookings/new", headers=HTMX,
+                     data=_own(world, unit_id=world.A.unit_ids[0], arrival=d(4).isoformat(), departure=d(6).isoformat()))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    [msg] = field_errors(body, "arrival")
+    assert msg == f"{world.A.unit_names[0]} is already booked on these nights. (6/16/30)"  # the reader's short date
+    assert snapshot(app) == before
+
+
+def test_no_free_unit_left_names_the_nights(app, host, world):
+    for name in ("Erster", "Zweiter"):
+        assert host.post(f"/p/{world.A.slug}/bookings/new",
+                         data=_own(world, guest_name=name, arrival=d(3).isoformat(), departure=d(4).isoformat())).status_code == 303
+    before = snapshot(app)
+    resp = host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world, arrival=d(2).isoformat(), departure=d(5).isoformat()))
+    assert resp.status_code == 422
+    assert field_errors(resp.get_data(as_text=True), "arrival") == ["No free unit on these nights. (6/15/30)"]
+    assert snapshot(app) == before
+
+
+def test_edit_own_booking_moves_its_nights(host, db_session, world):
+    url = f"/p/{world.A.slug}/bookings/{world.A.own_id}/edit"
+    form = host.get(url, headers=HTMX)
+    body = form.get_data(as_text=True)
+    assert form.status_code == 200 and "<html" not in body and f'value="{world.A.own_guest}"' in body
+    resp = host.post(url, data=_own(world, arrival=d(8).isoformat(), departure=d(11).isoformat(),
+                                    guest_name=world.A.own_guest), headers=HTMX)
+    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar?month=2030-06"
+    b = _booking(db_session, id=world.A.own_id)
+    assert (b.arrival, b.departure, b.guests, b.notes) == (d(8), d(11), 2, "regular guest")
+    assert _occupied_nights(db_session, b.id) == [d(8), d(9), d(10)]
+    # The old nights are free again: the same unit can be booked on them.
+    again = host.post(f"/p/{world.A.slug}/bookings/new",
+                      data=_own(world, unit_id=world.A.unit_ids[0], arrival=d(3).isoformat(), departure=d(5).isoformat()))
+    assert again.status_code == 303
+
+
+def test_edit_own_booking_into_taken_nights_keeps_the_old_stay(app, host, db_session, world):
+    before = snapshot(app)
+    # Olga (online) has the first unit on 18-19 June.
+    resp = host.post(f"/p/{world.A.slug}/bookings/{world.A.own_id}/edit",
+                     data=_own(world, unit_id=world.A.unit_ids[0], arrival=d(5).isoformat(), departure=d(7).isoformat(),
+                               guest_name=world.A.own_guest))
+    assert resp.status_code == 422
+    assert field_errors(resp.get_data(as_text=True), "arrival") == [
+        f"{world.A.unit_names[0]} is already booked on these nights. (6/18/30)"]
+    assert snapshot(app) == before
+
+
+def test_cancel_own_booking_frees_its_nights(host, db_session, world):
+    resp = host.post(f"/p/{world.A.slug}/bookings/{world.A.own_id}/cancel", headers=HTMX)
+    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar?month=2030-06"
+    assert _booking(db_session, id=world.A.own_id).status == "cancelled"
+    assert _occupied_nights(db_session, world.A.own_id) == []
+    flash = host.get(resp.headers["HX-Redirect"]).get_data(as_text=True)
+    assert f"Booking of {world.A.own_guest} cancelled; its nights are free again." in flash
+    again = host.post(f"/p/{world.A.slug}/bookings/new",
+                      data=_own(world, unit_id=world.A.unit_ids[0], arrival=d(3).isoformat(), departure=d(5).isoformat()))
+    assert again.status_code == 303
+    # Cancelling twice is harmless; a cancelled booking cannot be edited.
+    assert host.post(f"/p/{world.A.slug}/bookings/{world.A.own_id}/cancel").status_code == 303
+    refused = host.get(f"/p/{world.A.slug}/bookings/{world.A.own_id}/edit")
+    assert refused.status_code == 409 and "A cancelled booking cannot be changed." in refused.get_data(as_text=True)
+
+
+def test_online_bookings_are_cancelled_and_changed_by_the_channel_only(app, host, world):
+    before = snapshot(app)
+    cancel = host.post(f"/p/{world.A.slug}/bookings/{world.A.online_id}/cancel")
+    assert cancel.status_code == 409
+    assert "Only the channel can cancel this booking." in cancel.get_data(as_text=True)
+    edit = host.post(f"/p/{world.A.slug}/bookings/{world.A.online_id}/edit", data=_own(world))
+    assert edit.status_code == 409 and "Only own bookings can be edited here." in edit.get_data(as_text=True)
+    for resp in (cancel, edit):
+        assert_no_trace(resp.get_data(as_text=True))
+    assert snapshot(app) == before
+    detail = host.get(f"/p/{world.A.slug}/bookings/{world.A.online_id}").get_data(as_text=True)
+    # R32: no cancel button; the detail explains that only the channel cancels and offers the request.
+    assert "can cancel this booking" in detail and "Request cancellation" in detail and "Cancel booking" not in detail
+
+
+def test_detail_shows_the_final_price_with_mandatory_costs(host, db_session, world):
+    """R4: the final price includes every mandatory flat cost."""
+    assert host.post(f"/p/{world.A.slug}/costs", data={"x-name": "Kurtaxe", "x-amount": "2.50", "x-per": "night",
+                                                       "x-category_id": str(world.A.cat_id)}).status_code == 303
+    assert host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world)).status_code == 303
+    b = _booking(db_session, guest_name="Paula Telefon")
+    assert b.total_price == Decimal("205.00")  # 2 x 80 + 40 per stay + 2 x 2.50 per night
+    for headers in (None, HTMX):
+        resp = host.get(f"/p/{world.A.slug}/bookings/{b.id}", headers=headers)
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 200 and ("<html" in body) is (headers is None)
+        table = re.search(r'<table class="price-breakdown">(.*?)</table>', body, re.S).group(1)
+        cells = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S)]
+        assert cells == ["Lodging", "€160.00", "Endreinigung Aurora", "€40.00", "Kurtaxe", "€5.00",
+                         "Final price", "€205.00"]
+    listing = host.get(f"/p/{world.A.slug}/bookings").get_data(as_text=True)
+    assert "€205.00" in listing
+
+
+def test_guest_input_is_escaped_everywhere(host, db_session, world):
+    evil = '<script>alert("x")</script>'
+    assert host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world, guest_name=evil, notes=evil)).status_code == 303
+    b = _booking(db_session, guest_name=evil)
+    for url in (f"/p/{world.A.slug}/calendar?month=2030-07", f"/p/{world.A.slug}/bookings",
+                f"/p/{world.A.slug}/bookings/{b.id}", f"/p/{world.A.slug}/history"):
+        body = host.get(url).get_data(as_text=True)
+        assert "<script>alert" not in body, url
+        assert "&lt;script&gt;" in body, url
+
+
+def test_booking_history_is_worded_in_the_readers_language(host, world):
+    """Event details are stored as parameters and worded on display: no codes, no ISO timestamps."""
+    base = f"/p/{world.A.slug}/bookings/{world.A.online_id}"
+    moved = host.post(f"{base}/modify", data={"arrival": d(10).isoformat(), "departure": d(12).isoformat(),
+                                              "category_id": world.A.cat_id})
+    assert moved.status_code == 303
+    new_url = moved.headers["Location"]
+    assert host.post(f"{new_url}/deposit", data={"deposit_amount": "30.00", "deposit_due": d(5).isoformat()}).status_code == 303
+    english_page = host.get(new_url).get_data(as_text=True)
+    short = lambda day: f"{day.month}/{day.day}/{day:%y}"  # noqa: E731 - English short dates
+    assert f"change of #{world.A.online_id}: {short(d(6))}–{short(d(8))}" in english_page
+    assert f"→ {short(d(10))}–{short(d(12))}" in english_page
+    assert f"€30.00 due {short(d(5))}" in english_page
+    host.post("/language", data={"lang-locale": "de", "next": new_url})
+    german_page = host.get(new_url).get_data(as_text=True)
+    assert f"Änderung von #{world.A.online_id}: {d(6):%d.%m.%y}–{d(8):%d.%m.%y}" in german_page
+    assert f"30,00\xa0€ fällig am {d(5):%d.%m.%y}" in german_page
+    old_page = host.get(base).get_data(as_text=True)
+    assert "ersetzt durch #" in old_page and "T0" not in re.sub(r"<[^>]+>", "", old_page).split("Verlauf")[-1]
