@@ -96,7 +96,8 @@ def prepare(url: str) -> tuple[str, list[int]]:
     from portal.extensions import db
     from services import channels, clock
     from services.models import NightRate, Property, RoomCategory, Unit
-    from services.properties import create_user, ensure_office
+    from services.accounts import create_user
+    from services.properties import ensure_office
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" + "k" * 32})
     with app.app_context():

@@ -43,7 +43,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from services import calendar, clock, inventory, properties, rates  # noqa: E402
+from services import accounts, calendar, clock, inventory, properties, rates  # noqa: E402
 from services.errors import Conflict  # noqa: E402
 from services.models import Booking, NightRate, Occupancy, Property, User  # noqa: E402
 
@@ -339,7 +339,7 @@ def main() -> None:
     with app.app_context():
         session = db.session
         office = properties.ensure_office(session, "Tourist-Info Bench")
-        host = properties.create_user(session, "host@bench.example", "Bench Host", PASSWORD, "host")
+        host = accounts.create_user(session, "host@bench.example", "Bench Host", PASSWORD, "host")
         session.commit()
         today = clock.today("Europe/Berlin")
         first = today  # rates can only be set from today on

@@ -11,9 +11,13 @@ from flask_babel import gettext
 from flask_login import current_user, logout_user
 from htmx_flask import request
 
-from portal import errors
+from portal import errors, security
+from portal.blueprints import register_all
+from portal.cli import register as register_cli
 from portal.config import check_secret_key, from_env
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
+from portal.web import register_template_helpers
+from portal.web.i18n import fmt_date, money
 from services import clock
 from services.db import configure_engine, reading
 from services.i18n import set_catalog_dir
@@ -132,17 +136,9 @@ def create_app(config: dict | None = None) -> Flask:
             return redirect(url_for("auth.account"))
         return None
 
-    from portal.blueprints import register_all
-
     register_all(app)
-    from portal.web import register_template_helpers
-    from portal.web.i18n import fmt_date, money
-
     register_template_helpers(app)
     errors.register(app)
-
-    from portal.cli import register as register_cli
-
     register_cli(app)
 
     @app.context_processor
@@ -153,8 +149,6 @@ def create_app(config: dict | None = None) -> Flask:
             "session_seconds": int(app.config["SESSION_TIMEOUT"].total_seconds()),
             "current_locale": select_locale(),
         }
-
-    from portal import security
 
     security.register(app)
 

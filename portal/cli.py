@@ -6,10 +6,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from services import demo, properties
-from services.errors import Invalid
+from services import accounts, channels, demo, ical, outbox, properties, reservations
+from services.errors import Invalid, NotFound
 from services.models import CHANNELS
-from services.properties import create_user, ensure_office
+from services.accounts import create_user
+from services.properties import ensure_office
 
 
 def register(app) -> None:
@@ -49,9 +50,6 @@ def register(app) -> None:
     @click.option("--email", required=True)
     def sign_out(email):
         """End every session of an account at once (a lost phone, a leaked cookie)."""
-        from services import accounts
-        from services.errors import NotFound
-
         try:
             u = accounts.sign_out_by_email(db.session, email)
         except NotFound:
@@ -68,8 +66,6 @@ def register(app) -> None:
     @click.option("--webhook-url", default="")
     def create_key(slug, channel, hold_minutes, webhook_url):
         """Switch a channel on for a property and print its new key (alone on the last line)."""
-        from services import channels
-
         prop = properties.property_by_slug(db.session, slug)
         if prop is None:
             raise click.ClickException(f"No property with slug {slug!r}.")
@@ -96,8 +92,6 @@ def register(app) -> None:
     @holds.command("sweep")
     def sweep():
         """Mark holds past their time as expired (availability never depends on this)."""
-        from services import reservations
-
         click.echo(f"{reservations.sweep(db.session)} expired holds marked")
 
     ical = AppGroup("ical", help="External calendars.")
@@ -115,8 +109,6 @@ def register(app) -> None:
     @click.option("--once", is_flag=True)
     def worker(interval, once):
         """Deliver the outbox, sweep holds and sync due calendars, round after round."""
-        from services import accounts, reservations
-
         while True:
             hooks, mails = _deliver_once()
             expired = reservations.sweep(db.session)
@@ -132,8 +124,6 @@ def register(app) -> None:
 
 
 def _deliver_once():
-    from services import outbox
-
     cfg = current_app.config
     smtp = outbox.SMTPSettings(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"],
                                cfg["MAIL_USE_TLS"], cfg["MAIL_SENDER"]) if cfg.get("MAIL_SERVER") else None
@@ -141,7 +131,5 @@ def _deliver_once():
 
 
 def _sync_feeds(everything: bool) -> list[str]:
-    from services import ical
-
     ids = ical.all_feeds(db.session) if everything else ical.due_feeds(db.session)
     return [f"feed {i}: {ical.sync_feed(db.session, i)}" for i in ids]

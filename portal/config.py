@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 
 
 def database_url(instance_path: str) -> str:
@@ -41,8 +42,6 @@ def check_secret_key(config: dict, debug: bool) -> None:
     if len(key.encode()) >= MIN_SECRET_BYTES or (config.get("TESTING") and key):
         return
     if debug or config.get("TESTING"):
-        import secrets
-
         config["SECRET_KEY"] = secrets.token_hex(32)
         return
     raise RuntimeError(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.errors import Forbidden, NotFound
-from services.i18n import _l
+from services.i18n import Message, _l
 from services.models import Property, User
 
 
@@ -45,6 +45,15 @@ def check_property(actor: User, prop: Property) -> None:
             raise Forbidden(_l("This property is waiting for the tourist office to activate the brokerage contract."))
         return
     raise Forbidden(_l("You have no access to this property."))
+
+
+def of_property(session: Session, model, obj_id: int, prop_id: int, not_found: Message):
+    """The object (a booking, a cost, a room category) with this id of this property; another
+    property's object is "not found", exactly like one that does not exist (no leak)."""
+    obj = session.get(model, obj_id)
+    if obj is None or obj.property_id != prop_id:
+        raise NotFound(not_found)
+    return obj
 
 
 def require_staff(actor: User) -> None:

@@ -1,4 +1,5 @@
-"""Signing in: login throttling counted in the database, and sessions that can be revoked.
+"""Accounts: users and passwords, signing in with login throttling counted in the database,
+and sessions that can be revoked.
 
 Throttling (shared by every worker and app server, since it lives in the database): failed
 logins are counted per account, per client address, and per (address, account) pair. Past
@@ -14,18 +15,82 @@ ends every copy of every older cookie; the web edge compares it on the user load
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from services import access, audit, clock
-from services.errors import NotFound
+from services import access, audit, clock, inputs
+from services.errors import Invalid, NotFound
 from services.i18n import _l
-from services.models import LoginThrottle, Property, User
+from services.models import ROLES, LoginThrottle, Office, Property, User
 
+MIN_PASSWORD = 8
 WINDOW = dt.timedelta(minutes=15)  # failures older than this (with none since) are forgotten
 
+
+# -- users and passwords ------------------------------------------------------------------
+
+def create_user(session: Session, email: str, name: str, password: str, role: str, office: Office | None = None) -> User:
+    email = email.strip().lower()
+    errors = {}
+    if not inputs.EMAIL.match(email):
+        errors["email"] = _l("Enter a valid e-mail address.")
+    elif session.scalar(sa.select(User.id).where(User.email == email)):
+        errors["email"] = _l("An account with this e-mail address exists already.")
+    name = inputs.line(name, "name", errors, required=_l("Enter a name."), max_len=120)
+    if len(password) < MIN_PASSWORD:
+        errors["password"] = _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
+    if role not in ROLES:
+        errors["role"] = _l("Unknown role.")
+    elif role == "staff" and office is None:
+        errors["office"] = _l("Staff belong to a tourist office.")
+    if errors:
+        raise Invalid(errors)
+    user = User(email=email, name=name, password_hash=generate_password_hash(password),
+                role=role, office_id=office.id if office else None, created_at=clock.now())
+    session.add(user)
+    session.flush()
+    return user
+
+
+_NO_USER_HASH = generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    # An unknown address costs the same hash as a known one: timing tells no one who has an account.
+    ok = check_password_hash(user.password_hash if user is not None else _NO_USER_HASH, password)
+    if user is None or not user.active or not ok:
+        return None
+    return user
+
+
+def change_password(session: Session, user: User, current: str, new: str, repeat: str) -> None:
+    errors = {}
+    if not check_password_hash(user.password_hash, current):
+        errors["current"] = _l("The current password is not right.")
+    if len(new) < MIN_PASSWORD:
+        errors["new"] = _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
+    elif new != repeat:
+        errors["repeat"] = _l("The two new passwords differ.")
+    if errors:
+        raise Invalid(errors)
+    user.password_hash = generate_password_hash(new)
+    user.must_change_password = False
+    end_sessions(session, user)  # a stolen cookie dies with the old password
+    audit.record(session, user, None, "password_changed", user.email)
+    session.commit()
+
+
+def set_locale(session: Session, user: User, locale: str) -> None:
+    user.locale = locale
+    session.commit()
+
+
+# -- login throttling ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Allowance:

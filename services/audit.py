@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from services import clock
 from services.i18n import stored
@@ -47,3 +47,10 @@ def change_params(old: Booking, new: Booking) -> dict:
     return {"from_arrival": old.arrival.isoformat(), "from_departure": old.departure.isoformat(),
             "from_category": old.category.name, "to_arrival": new.arrival.isoformat(),
             "to_departure": new.departure.isoformat(), "to_category": new.category.name}
+
+
+def booking_events(session: Session, booking: Booking) -> list[BookingEvent]:
+    return list(session.scalars(
+        sa.select(BookingEvent).where(BookingEvent.booking_id == booking.id)
+        .options(joinedload(BookingEvent.actor)).order_by(BookingEvent.at, BookingEvent.id)
+    ))

@@ -1,74 +1,20 @@
-"""Own bookings (Eigenbelegungen, R2/R3) and the final price with mandatory costs (R4)."""
+"""Own bookings (Eigenbelegungen, R2/R3): entered, changed and cancelled by the host."""
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services import access, audit, clock, inputs, inventory
+from services import access, audit, clock, inputs, inventory, pricing
 from services.db import use_case
-from services.errors import Conflict, Invalid, NotFound
+from services.errors import Conflict, Invalid
 from services.i18n import _l
 from services.inventory import MAX_RANGE_DAYS
-from services.models import Booking, NightRate, Property, RoomCategory, User
-
-
-@dataclass
-class Quote:
-    """Nightly prices plus mandatory costs: what the guest pays in the end (R4)."""
-
-    nights: int
-    units: int
-    lodging: Decimal | None  # None when a night has no price
-    extras: list[tuple[str, Decimal]] = field(default_factory=list)
-
-    @property
-    def extras_total(self) -> Decimal:
-        return sum((a for _, a in self.extras), Decimal("0.00"))
-
-    @property
-    def total(self) -> Decimal | None:
-        return None if self.lodging is None else self.lodging + self.extras_total
-
-
-def extras_for(prop: Property, category_id: int, nights: int, units: int) -> list[tuple[str, Decimal]]:
-    out = []
-    for cost in prop.extra_costs:
-        if cost.category_id not in (None, category_id):
-            continue
-        amount = cost.amount * (nights if cost.per == "night" else 1) * units
-        out.append((cost.name, amount.quantize(Decimal("0.01"))))
-    return out
-
-
-def final_price(prop: Property, category_id: int, nightly: Decimal | None, nights: int = 1) -> Decimal | None:
-    """The price a guest sees for `nights` nights at `nightly`, mandatory costs included."""
-    if nightly is None:
-        return None
-    return nightly * nights + sum((a for _, a in extras_for(prop, category_id, nights, 1)), Decimal("0.00"))
-
-
-def check_total(total: Decimal | None, field: str = "departure") -> None:
-    """Refuse a total its column cannot hold. The input bounds (services.inputs) keep every stay
-    of up to MAX_NIGHTS nights inside it; a longer one, or prices stored before the bounds, may not be."""
-    if total is not None and total > inputs.MAX_TOTAL:
-        raise Invalid({field: _l("The total of this stay (%(total)s) is more than a booking can hold (%(max)s): "
-                                 "enter it as several bookings.", total=total, max=inputs.MAX_TOTAL)})
-
-
-def quote(session: Session, prop: Property, category: RoomCategory, arrival: dt.date, departure: dt.date, units: int = 1) -> Quote:
-    prices = session.scalars(
-        sa.select(NightRate.price).where(
-            NightRate.category_id == category.id, NightRate.night >= arrival, NightRate.night < departure
-        )
-    ).all()
-    n = (departure - arrival).days
-    lodging = None if len(prices) < n or any(p is None for p in prices) else sum(prices, Decimal("0.00")) * units
-    return Quote(n, units, lodging, extras_for(prop, category.id, n, units))
+from services.models import Booking, Occupancy, Property, RoomCategory, Unit, User
 
 
 @dataclass
@@ -124,8 +70,8 @@ def _validate(session: Session, prop: Property, data: OwnBookingData, is_new: bo
 def create_own_booking(session: Session, actor: User, prop: Property, data: OwnBookingData) -> Booking:
     access.check_property(actor, prop)
     cat, data = _validate(session, prop, data, is_new=True)
-    total = quote(session, prop, cat, data.arrival, data.departure, data.units).total
-    check_total(total)
+    total = pricing.quote(session, prop, cat, data.arrival, data.departure, data.units).total
+    pricing.check_total(total)
     now = clock.now()
     booking = Booking(
         property_id=prop.id, category_id=cat.id, source="own", status="confirmed",
@@ -145,10 +91,7 @@ def create_own_booking(session: Session, actor: User, prop: Property, data: OwnB
 
 def get_booking(session: Session, actor: User, prop: Property, booking_id: int) -> Booking:
     access.check_property(actor, prop)
-    booking = session.get(Booking, booking_id)
-    if booking is None or booking.property_id != prop.id:
-        raise NotFound(_l("No such booking."))
-    return booking
+    return access.of_property(session, Booking, booking_id, prop.id, _l("No such booking."))
 
 
 def editable_own_booking(session: Session, actor: User, prop: Property, booking_id: int) -> Booking:
@@ -164,8 +107,8 @@ def editable_own_booking(session: Session, actor: User, prop: Property, booking_
 def update_own_booking(session: Session, actor: User, prop: Property, booking_id: int, data: OwnBookingData) -> Booking:
     booking = editable_own_booking(session, actor, prop, booking_id)
     cat, data = _validate(session, prop, data, is_new=data.arrival != booking.arrival)
-    total = quote(session, prop, cat, data.arrival, data.departure, data.units).total
-    check_total(total)
+    total = pricing.quote(session, prop, cat, data.arrival, data.departure, data.units).total
+    pricing.check_total(total)
     booking.category_id, booking.arrival, booking.departure = cat.id, data.arrival, data.departure
     booking.units, booking.guests = data.units, data.guests
     booking.guest_name, booking.guest_email = data.guest_name, data.guest_email
@@ -199,9 +142,34 @@ def cancel_own_booking(session: Session, actor: User, prop: Property, booking_id
 
 
 def units_of(session: Session, booking: Booking) -> list[str]:
-    from services.models import Occupancy, Unit
-
     return list(session.scalars(
         sa.select(Unit.name).join(Occupancy, Occupancy.unit_id == Unit.id)
         .where(Occupancy.booking_id == booking.id).distinct().order_by(Unit.name)
     ))
+
+
+def set_deposit(session: Session, actor: User, prop: Property, booking_id: int, amount: Decimal | None,
+                due: dt.date | None) -> Booking:
+    """R22: a deposit agreed with the guest (amount and due date), or none."""
+    b = get_booking(session, actor, prop, booking_id)
+    errors = {}
+    cents = None if amount is None else inputs.amount(amount)
+    if amount is not None and (cents is None or cents > inputs.MAX_MONEY):
+        errors["deposit_amount"] = _l("Enter an amount from 0 to %(max)s.", max=inputs.MAX_MONEY)
+    elif cents is not None and b.total_price is not None and cents > b.total_price:
+        errors["deposit_amount"] = _l("Enter an amount from 0 to the total price.")
+    if amount is not None and due is None:
+        errors["deposit_due"] = _l("Enter the date the deposit is due.")
+    if errors:
+        raise Invalid(errors)
+    with use_case(session) as uc:
+        amount = cents
+        b.deposit_amount, b.deposit_due = amount, due if amount is not None else None
+        b.updated_at = clock.now()
+        if amount is not None:
+            audit.booking_event(session, b, "deposit", actor, amount=str(amount), currency=prop.currency, due=due.isoformat())
+        else:
+            audit.booking_event(session, b, "deposit_removed", actor)
+        audit.record(session, actor, prop, "deposit_set", f"#{b.id} {b.guest_name}: {amount or '-'}")
+        uc.keep(b, actor)
+    return b

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from services import clock
-from services.bookings import final_price
+from services.pricing import final_price
 from services.inventory import Night, nights_for, nights_of, occupying
 from services.models import Booking, Occupancy, Property, RoomCategory, Unit
 

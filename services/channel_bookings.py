@@ -1,4 +1,4 @@
-"""The host's side of bookings: the filtered list, and what a host may do with channel bookings.
+"""What a host may do with a channel booking.
 
 A host never cancels a channel booking (R32): they request it, and the channel cancels. A
 host may change dates or room category (R33, R34): the original is recorded as modified and
@@ -7,83 +7,17 @@ replaced by a new stay, checked and taken atomically like any booking.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from services import access, audit, clock, inputs, inventory, notify
-from services.bookings import check_total, get_booking
+from services import audit, clock, inputs, inventory, notify, pricing, wire
+from services.bookings import get_booking
 from services.db import use_case
 from services.errors import Conflict, Invalid
 from services.i18n import Message, _l
 from services.inventory import MAX_RANGE_DAYS
-from services.models import Booking, BookingEvent, MailMessage, Property, RoomCategory, User
-from services.reservations import _breakdown, as_dict
-
-
-@dataclass
-class Filters:
-    source: str = ""
-    status: str = ""  # pending, confirmed, cancelled, expired, modified; "" = all
-    arrival_from: dt.date | None = None
-    arrival_to: dt.date | None = None
-    risk_free: bool | None = None
-    q: str = ""
-    sort: str = "created"  # created (newest first, R35) or arrival
-
-
-@dataclass
-class Page:
-    items: list[Booking]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def search(session: Session, actor: User, prop: Property, f: Filters, page: int = 1, per_page: int = 25) -> Page:
-    access.check_property(actor, prop)
-    now = clock.now()
-    where = [Booking.property_id == prop.id]
-    if f.source:
-        where.append(Booking.source == f.source)
-    if f.status == "pending":
-        where.append(Booking.hold_running(now))
-    elif f.status == "expired":
-        where.append(Booking.effectively_expired(now))
-    elif f.status:
-        where.append(Booking.status == f.status)
-    if f.arrival_from:
-        where.append(Booking.arrival >= f.arrival_from)
-    if f.arrival_to:
-        where.append(Booking.arrival <= f.arrival_to)
-    if f.risk_free is not None:
-        where.append(Booking.risk_free == f.risk_free)
-    if f.q.strip():
-        needle = f"%{f.q.strip().lower()}%"
-        where.append(sa.or_(sa.func.lower(Booking.guest_name).like(needle), sa.func.lower(Booking.voucher).like(needle)))
-    total = session.scalar(sa.select(sa.func.count(Booking.id)).where(*where)) or 0
-    order = (Booking.arrival, Booking.id) if f.sort == "arrival" else (Booking.created_at.desc(), Booking.id.desc())
-    result = Page([], total, 1, per_page)
-    # Past the last page is the last page: an offset the database can hold, whatever was asked.
-    result.page = min(max(1, page), result.pages)
-    result.items = list(session.scalars(
-        sa.select(Booking).where(*where).options(joinedload(Booking.category), joinedload(Booking.connection))
-        .order_by(*order).offset((result.page - 1) * per_page).limit(per_page)
-    ))
-    return result
-
-
-def events(session: Session, booking: Booking) -> list[BookingEvent]:
-    return list(session.scalars(
-        sa.select(BookingEvent).where(BookingEvent.booking_id == booking.id)
-        .options(joinedload(BookingEvent.actor)).order_by(BookingEvent.at, BookingEvent.id)
-    ))
+from services.models import Booking, Property, RoomCategory, User
 
 
 def modify(session: Session, actor: User, prop: Property, booking_id: int, arrival: dt.date, departure: dt.date,
@@ -116,10 +50,10 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
         free_cancellation_until=old.free_cancellation_until, replaces_id=old.id,
         created_by_id=actor.id, created_at=now, updated_at=now,
     )
-    new.price_breakdown = _breakdown(session, prop, cat, arrival, departure, old.units, None)
+    new.price_breakdown = pricing.breakdown(session, prop, cat, arrival, departure, old.units, None)
     total = new.price_breakdown["total"]
     new.total_price = None if total is None else Decimal(total)
-    check_total(new.total_price)
+    pricing.check_total(new.total_price)
     with use_case(session) as uc:
         session.add(new)
         inventory.release(session, old)
@@ -129,7 +63,7 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
         detail = f"{notify.stay_text(old)} {old.category.name} → {notify.stay_text(new)} {cat.name}"
         audit.booking_event(session, old, "modified", actor, replaced_by=new.id, **audit.change_params(old, new))
         audit.booking_event(session, new, "created", actor, replaces=old.id, **audit.change_params(old, new))
-        notify.webhook(session, old.connection, "reservation.modified", {"original": as_dict(old), "replacement": as_dict(new)})
+        notify.webhook(session, old.connection, "reservation.modified", {"original": wire.reservation(old), "replacement": wire.reservation(new)})
         change = Message("%(old_stay)s %(old_category)s → %(new_stay)s %(new_category)s", old_stay=notify.stay(old),
                          old_category=old.category.name, new_stay=notify.stay(new), new_category=cat.name)
         notify.mail_host(session, prop, _l("Booking changed: %(guest)s", guest=old.guest_name),
@@ -156,43 +90,7 @@ def request_cancellation(session: Session, actor: User, prop: Property, booking_
         b.cancel_requested_at, b.updated_at = now, now
         audit.booking_event(session, b, "cancellation_requested", actor, note=note)
         notify.webhook(session, b.connection, "reservation.cancellation_requested",
-                       {"reservation": as_dict(b), "voucher": b.voucher, "note": note})
+                       {"reservation": wire.reservation(b), "voucher": b.voucher, "note": note})
         audit.record(session, actor, prop, "cancellation_requested", f"#{b.id} {b.guest_name}, voucher {b.voucher or '-'}")
-        uc.keep(b, actor)
-    return b
-
-
-def messages(session: Session, actor: User, prop: Property, limit: int = 100) -> list[MailMessage]:
-    """The message log: e-mails to the host, sent or kept when no mail server is configured."""
-    access.check_property(actor, prop)
-    return list(session.scalars(
-        sa.select(MailMessage).where(MailMessage.property_id == prop.id)
-        .order_by(MailMessage.created_at.desc(), MailMessage.id.desc()).limit(limit)
-    ))
-
-
-def set_deposit(session: Session, actor: User, prop: Property, booking_id: int, amount: Decimal | None,
-                due: dt.date | None) -> Booking:
-    """R22: a deposit agreed with the guest (amount and due date), or none."""
-    b = get_booking(session, actor, prop, booking_id)
-    errors = {}
-    cents = None if amount is None else inputs.amount(amount)
-    if amount is not None and (cents is None or cents > inputs.MAX_MONEY):
-        errors["deposit_amount"] = _l("Enter an amount from 0 to %(max)s.", max=inputs.MAX_MONEY)
-    elif cents is not None and b.total_price is not None and cents > b.total_price:
-        errors["deposit_amount"] = _l("Enter an amount from 0 to the total price.")
-    if amount is not None and due is None:
-        errors["deposit_due"] = _l("Enter the date the deposit is due.")
-    if errors:
-        raise Invalid(errors)
-    with use_case(session) as uc:
-        amount = cents
-        b.deposit_amount, b.deposit_due = amount, due if amount is not None else None
-        b.updated_at = clock.now()
-        if amount is not None:
-            audit.booking_event(session, b, "deposit", actor, amount=str(amount), currency=prop.currency, due=due.isoformat())
-        else:
-            audit.booking_event(session, b, "deposit_removed", actor)
-        audit.record(session, actor, prop, "deposit_set", f"#{b.id} {b.guest_name}: {amount or '-'}")
         uc.keep(b, actor)
     return b

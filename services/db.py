@@ -50,7 +50,7 @@ def configure_engine(engine: sa.engine.Engine) -> None:
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
     """psycopg's own connection errors, for code that talks to a DBAPI connection directly
-    (services.channels.caller_autocommit) and so gets them unwrapped."""
+    (services.api_keys.caller_autocommit) and so gets them unwrapped."""
     try:
         import psycopg
     except ImportError:  # pragma: no cover - a dependency; SQLite needs none

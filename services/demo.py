@@ -10,9 +10,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services import clock, inventory
+from services import channels, clock, inventory
 from services.models import Booking, ExtraCost, NightRate, Property, RoomCategory, Unit, User
-from services.properties import create_user, ensure_office
+from services.accounts import create_user
+from services.properties import ensure_office
+from services.reservations import ReservationInput, create
 
 DEMO_SLUG = "demo-guesthouse"  # its presence means the demo is loaded
 
@@ -105,8 +107,6 @@ def load(session: Session) -> bool:
 
 
 def _channel_booking(session, conn, prop, cat_index, offset, nights, guest, status="confirmed", units=1, risk_free=False):
-    from services.reservations import ReservationInput, create
-
     today = clock.today(prop.timezone)
     cat = prop.categories[cat_index]
     data = ReservationInput(
@@ -120,8 +120,6 @@ def _channel_booking(session, conn, prop, cat_index, offset, nights, guest, stat
 
 def _channels(session, gh, flat) -> None:
     """Connections for both demo properties, bookings from several channels and one active hold."""
-    from services import channels
-
     conns = {name: channels.switch_on(session, None, gh, name)[0] for name in ("tourist-office", "slevomat", "booking")}
     flat_conn = channels.switch_on(session, None, flat, "e-domizil")[0]
     _channel_booking(session, conns["tourist-office"], gh, 1, 8, 3, "Familie Müller")

@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from babel.dates import format_date
+from babel.support import Translations
+
 
 class Message:
     __slots__ = ("text", "params")
@@ -50,8 +53,6 @@ def render(message: Message | str, locale: str) -> str:
         return str(message)
     if _catalog_dir is None:
         return str(message)
-    from babel.support import Translations
-
     if locale not in _catalogs:
         _catalogs[locale] = Translations.load(_catalog_dir, [locale])
     text = _catalogs[locale].gettext(message.text)
@@ -63,8 +64,6 @@ def _param(value, locale: str):
     if isinstance(value, Message):
         return render(value, locale)
     if type(value) is dt.date:
-        from babel.dates import format_date
-
         return format_date(value, "medium", locale=locale)
     return value
 

@@ -37,9 +37,7 @@ def renew_export_url(session: Session, actor: User, prop: Property, category_id:
 
     Only a hash is stored: the returned token is shown to the host once."""
     access.check_property(actor, prop)
-    cat = session.get(RoomCategory, category_id)
-    if cat is None or cat.property_id != prop.id:
-        raise NotFound(_l("No such room category."))
+    cat = inventory.category_of(session, prop.id, category_id)
     token = secrets.token_urlsafe(24)
     cat.ical_token_hash = _token_hash(token)
     audit.record(session, actor, prop, "ical_url_renewed", category=cat.name)

@@ -9,7 +9,7 @@ by every use case (and, for text that is no text at all, by the web edge before 
 - Money: every amount fits `Numeric(10, 2)`, and the total of the largest booking the portal
   takes fits `Numeric(14, 2)`: MAX_UNITS_PER_BOOKING units for MAX_NIGHTS nights at
   MAX_NIGHT_PRICE, plus mandatory costs of at most MAX_COSTS a night. A longer stay, or prices stored before these
-  bounds, are refused when the total would not fit (services.bookings.check_total).
+  bounds, are refused when the total would not fit (services.pricing.check_total).
 """
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import clock
-from services.errors import Conflict, NotFound
+from services import access, clock
+from services.errors import Conflict
 from services.i18n import _l
 from services.models import QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, Property, RoomCategory, Unit
 
@@ -271,10 +271,7 @@ def bookings_on(session: Session, category_id: int, nights: list[dt.date], onlin
 
 
 def category_of(session: Session, prop_id: int, category_id: int) -> RoomCategory:
-    cat = session.get(RoomCategory, category_id)
-    if cat is None or cat.property_id != prop_id:
-        raise NotFound(_l("No such room category."))
-    return cat
+    return access.of_property(session, RoomCategory, category_id, prop_id, _l("No such room category."))
 
 
 def unit_of(session: Session, prop_id: int, unit_id: int | None) -> Unit | None:

@@ -7,6 +7,7 @@ level (see services/inventory.py, the only code that writes such rows).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -157,8 +158,6 @@ class Property(Base):
 
 
 def _token() -> str:
-    import secrets
-
     return secrets.token_urlsafe(24)
 
 

@@ -2,17 +2,19 @@
 
 Webhooks go to the connection's URL as OutboxEvent rows; e-mails to the host as
 MailMessage rows. `services.outbox` delivers both; a request never waits on another server.
+The e-mails also make the host's message log (`messages`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services import clock
+from services import access, clock
 from services.i18n import Message, render
-from services.models import Booking, ChannelConnection, MailMessage, OutboxEvent, Property
+from services.models import Booking, ChannelConnection, MailMessage, OutboxEvent, Property, User
 
 
 def webhook(session: Session, conn: ChannelConnection | None, name: str, data: dict) -> OutboxEvent | None:
@@ -51,3 +53,12 @@ def stay(b: Booking) -> Message:
 def backoff(attempts: int) -> dt.timedelta:
     """1 min, 2, 4 ... capped at 6 hours between tries."""
     return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def messages(session: Session, actor: User, prop: Property, limit: int = 100) -> list[MailMessage]:
+    """The message log: e-mails to the host, sent or kept when no mail server is configured."""
+    access.check_property(actor, prop)
+    return list(session.scalars(
+        sa.select(MailMessage).where(MailMessage.property_id == prop.id)
+        .order_by(MailMessage.created_at.desc(), MailMessage.id.desc()).limit(limit)
+    ))

@@ -1,4 +1,4 @@
-"""Accounts, properties, room categories and mandatory costs; the brokerage contract."""
+"""Properties, room categories and mandatory costs; the brokerage contract; offices."""
 from __future__ import annotations
 
 import re
@@ -7,76 +7,15 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from services import access, accounts, audit, clock, inputs
 from services.inventory import touch
-from services.errors import Forbidden, Invalid, NotFound
+from services.errors import Forbidden, Invalid
 from services.db import use_case
 from services.i18n import _l
 from services.models import ExtraCost, Office, Property, RoomCategory, Unit, User
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-MIN_PASSWORD = 8
-
-
-# -- accounts ------------------------------------------------------------------------------
-
-def create_user(session: Session, email: str, name: str, password: str, role: str, office: Office | None = None) -> User:
-    email = email.strip().lower()
-    errors = {}
-    if not inputs.EMAIL.match(email):
-        errors["email"] = _l("Enter a valid e-mail address.")
-    elif session.scalar(sa.select(User.id).where(User.email == email)):
-        errors["email"] = _l("An account with this e-mail address exists already.")
-    name = inputs.line(name, "name", errors, required=_l("Enter a name."), max_len=120)
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
-    if role not in ("host", "staff", "admin"):
-        errors["role"] = _l("Unknown role.")
-    elif role == "staff" and office is None:
-        errors["office"] = _l("Staff belong to a tourist office.")
-    if errors:
-        raise Invalid(errors)
-    user = User(email=email, name=name, password_hash=generate_password_hash(password),
-                role=role, office_id=office.id if office else None, created_at=clock.now())
-    session.add(user)
-    session.flush()
-    return user
-
-
-_NO_USER_HASH = generate_password_hash(secrets.token_hex(16))
-
-
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    # An unknown address costs the same hash as a known one: timing tells no one who has an account.
-    ok = check_password_hash(user.password_hash if user is not None else _NO_USER_HASH, password)
-    if user is None or not user.active or not ok:
-        return None
-    return user
-
-
-def change_password(session: Session, user: User, current: str, new: str, repeat: str) -> None:
-    errors = {}
-    if not check_password_hash(user.password_hash, current):
-        errors["current"] = _l("The current password is not right.")
-    if len(new) < MIN_PASSWORD:
-        errors["new"] = _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
-    elif new != repeat:
-        errors["repeat"] = _l("The two new passwords differ.")
-    if errors:
-        raise Invalid(errors)
-    user.password_hash = generate_password_hash(new)
-    user.must_change_password = False
-    accounts.end_sessions(session, user)  # a stolen cookie dies with the old password
-    audit.record(session, user, None, "password_changed", user.email)
-    session.commit()
-
-
-def set_locale(session: Session, user: User, locale: str) -> None:
-    user.locale = locale
-    session.commit()
 
 
 # -- properties and the brokerage contract -------------------------------------------------
@@ -97,7 +36,7 @@ def create_host(session: Session, actor: User, host_name: str, email: str, prope
     password = secrets.token_urlsafe(9)
     with use_case(session) as uc:  # errors found after the account was added leave nothing behind
         try:
-            user = create_user(session, email, host_name, password, "host")
+            user = accounts.create_user(session, email, host_name, password, "host")
             user.must_change_password = True  # the one-time password is replaced at the first login
         except Invalid as e:
             errors = {**{("host_name" if k == "name" else k): v for k, v in e.errors.items()}, **errors}
@@ -233,9 +172,7 @@ def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amo
 
 def remove_extra_cost(session: Session, actor: User, prop: Property, cost_id: int) -> None:
     access.check_property(actor, prop)
-    cost = session.get(ExtraCost, cost_id)
-    if cost is None or cost.property_id != prop.id:
-        raise NotFound(_l("No such cost."))
+    cost = access.of_property(session, ExtraCost, cost_id, prop.id, _l("No such cost."))
     touch(session, prop.id)
     session.delete(cost)
     audit.record(session, actor, prop, "extra_cost_removed", f"{cost.name} {cost.amount}")

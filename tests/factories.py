@@ -11,7 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from services import clock
 from services.models import Booking, NightRate, Office, Property, RoomCategory, Unit, User
-from services.properties import create_user
+from services.accounts import create_user
 
 PASSWORD = "secret-password"
 # The real hash (scrypt) costs ~0.1 s per user and per login; the tests create and log in

@@ -1,17 +1,16 @@
 """One package per area; each defines `bp`."""
+from portal.blueprints.api import bp as api
+from portal.blueprints.auth import bp as auth
+from portal.blueprints.bookings import bp as bookings
+from portal.blueprints.calendar import bp as calendar
+from portal.blueprints.channels import bp as channels
+from portal.blueprints.main import bp as main
+from portal.blueprints.office import bp as office
+from portal.blueprints.properties import bp as properties
+from portal.extensions import csrf
 
 
 def register_all(app) -> None:
-    from portal.blueprints.api import bp as api
-    from portal.blueprints.auth import bp as auth
-    from portal.blueprints.bookings import bp as bookings
-    from portal.blueprints.calendar import bp as calendar
-    from portal.blueprints.channels import bp as channels
-    from portal.blueprints.main import bp as main
-    from portal.blueprints.office import bp as office
-    from portal.blueprints.properties import bp as properties
-    from portal.extensions import csrf
-
     # The API authenticates by key, not by cookie: no CSRF token (its rate limit is set
     # where its blueprint is made).
     csrf.exempt(api)

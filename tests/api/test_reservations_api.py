@@ -8,7 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from services import channel_bookings, channels, clock
+from services import api_keys, channel_bookings, channels, clock
 from services.models import Booking, Occupancy
 from tests.factories import make_property
 
@@ -274,8 +274,8 @@ def test_key_lookup_survives_a_dropped_database_connection(app, session, channel
         raw.close()
         with db.engine.connect() as other:
             assert other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar() is True
-        who = channels.caller_autocommit(engine, channel[2].key)
+        who = api_keys.caller_autocommit(engine, channel[2].key)
         assert who is not None and who.connection_id == channel[1].id
-        assert channels.caller_autocommit(engine, channel[2].key[:-1] + "x") is None  # a wrong key stays wrong
+        assert api_keys.caller_autocommit(engine, channel[2].key[:-1] + "x") is None  # a wrong key stays wrong
     finally:
         engine.dispose()

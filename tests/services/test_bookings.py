@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from services import bookings, clock, properties
+from services import bookings, clock, pricing, properties
 from services.errors import Conflict, Invalid
 from services.models import Booking, Occupancy
 from tests.factories import make_property
@@ -29,15 +29,15 @@ def test_own_booking_is_free_of_commission_and_priced_with_mandatory_costs(sessi
     b = bookings.create_own_booking(session, prop.owner, prop, _data(prop, nights=3))
     assert b.source == "own" and b.status == "confirmed"
     assert b.total_price == Decimal("80.00") * 3 + Decimal("40.00") + Decimal("15.00")
-    q = bookings.quote(session, prop, prop.categories[0], b.arrival, b.departure)
+    q = pricing.quote(session, prop, prop.categories[0], b.arrival, b.departure)
     assert q.lodging == Decimal("240.00") and q.extras_total == Decimal("55.00")
 
 
 def test_final_price_per_category_cost_applies_only_there(session):
     prop = make_property(session, categories=2)
     properties.add_extra_cost(session, prop.owner, prop, "Bettwäsche", "12.50", "stay", prop.categories[1].id)
-    assert bookings.final_price(prop, prop.categories[0].id, Decimal("80")) == Decimal("80")
-    assert bookings.final_price(prop, prop.categories[1].id, Decimal("80")) == Decimal("92.50")
+    assert pricing.final_price(prop, prop.categories[0].id, Decimal("80")) == Decimal("80")
+    assert pricing.final_price(prop, prop.categories[1].id, Decimal("80")) == Decimal("92.50")
 
 
 @pytest.mark.parametrize("kw,field", [

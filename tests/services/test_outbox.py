@@ -66,10 +66,10 @@ def _modified_booking(session, url):
     prop = make_property(session, units=2)
     conn, _ = channels.switch_on(session, None, prop, "booking", webhook_url=url)
     today = clock.today(prop.timezone)
-    data = reservations.parse({
-        "external_id": "B-1", "room_category_id": prop.categories[0].id,
-        "arrival": (today + dt.timedelta(days=2)).isoformat(), "departure": (today + dt.timedelta(days=4)).isoformat(),
-        "guest": {"name": "Guest"}})
+    data = reservations.ReservationInput(
+        external_id="B-1", room_category_id=prop.categories[0].id, arrival=today + dt.timedelta(days=2),
+        departure=today + dt.timedelta(days=4), units=1, guests=1, guest_name="Guest", guest_email="", guest_phone="",
+        status="confirmed", total_price=None, risk_free=False, free_cancellation_until=None)
     b, _ = reservations.create(session, conn, data)
     channel_bookings.request_cancellation(session, prop.owner, prop, b.id, "please")
     return conn

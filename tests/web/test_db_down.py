@@ -262,6 +262,8 @@ def backend_killed_after_commit(app, admin_engine):
     finally:
         sa.event.remove(engine, "commit", on_commit)
         sa.event.remove(engine.pool, "checkin", on_checkin)
+        # The killed connection must not wait in the pool for the next test's first request.
+        engine.dispose()
 
 
 @pytest.mark.parametrize("action", ["cancel", "confirm"])

@@ -7,12 +7,12 @@ import json
 
 from flask import Response, abort, g, jsonify, request
 
-from portal.blueprints.api import bp
+from portal.blueprints.api import bp, schemas
 from portal.blueprints.api.openapi import document
 from portal.blueprints.api.cache import AVAILABILITY_CACHE
 from portal.extensions import db
-from services import channels, clock, inputs, inventory, reservations
-from services.bookings import extras_for, final_price
+from services import api_keys, clock, inputs, inventory, reservations, wire
+from services.pricing import extras_for, final_price
 from services.errors import DomainError, Invalid
 from services.models import ChannelConnection
 from services.i18n import _l
@@ -45,7 +45,7 @@ def authenticate():
         return None
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header[:7].lower() == "bearer " else None
-    who = channels.api_caller(db.session, key)
+    who = api_keys.api_caller(db.session, key)
     if who is None:
         raise Unauthorized(_l("Missing or wrong API key."))
     if not who.contract_active:
@@ -60,7 +60,7 @@ def authenticate():
 def _connection() -> ChannelConnection:
     """The caller's connection as an ORM object, loaded when an endpoint needs more than ids."""
     if "connection" not in g:
-        g.connection = channels.connection_of(db.session, g.caller)
+        g.connection = api_keys.connection_of(db.session, g.caller)
     return g.connection
 
 
@@ -178,9 +178,9 @@ def _availability(prop, start: dt.date, end: dt.date) -> dict:
 
 @bp.post("/reservations")
 def create_reservation():
-    data = reservations.parse(_json_body())
+    data = schemas.reservation_input(_json_body())
     booking, created = reservations.create(db.session, _connection(), data)
-    return jsonify(reservations.as_dict(booking)), 201 if created else 200
+    return jsonify(wire.reservation(booking)), 201 if created else 200
 
 
 def _cursor_encode(b) -> str:
@@ -215,17 +215,17 @@ def changed_reservations():
                 raise Invalid({"changed_since": _l("Use a date and time with time zone, like 2027-04-01T12:00:00Z.")})
     items = reservations.changed_since(db.session, _connection(), since, after_id, limit)
     nxt = _cursor_encode(items[-1]) if len(items) == limit else None
-    return jsonify(reservations=[reservations.as_dict(b) for b in items], next=nxt)
+    return jsonify(reservations=[wire.reservation(b) for b in items], next=nxt)
 
 
 @bp.get("/reservations/<id:reservation_id>")
 def get_reservation(reservation_id):
-    return jsonify(reservations.as_dict(reservations.find(db.session, _connection(), reservation_id)))
+    return jsonify(wire.reservation(reservations.find(db.session, _connection(), reservation_id)))
 
 
 @bp.post("/reservations/<id:reservation_id>/confirm")
 def confirm_reservation(reservation_id):
-    return jsonify(reservations.as_dict(reservations.confirm(db.session, _connection(), reservation_id)))
+    return jsonify(wire.reservation(reservations.confirm(db.session, _connection(), reservation_id)))
 
 
 @bp.post("/reservations/<id:reservation_id>/cancel")
@@ -239,4 +239,4 @@ def cancel_reservation(reservation_id):
     units = body.get("units")
     if units is not None and (isinstance(units, bool) or not isinstance(units, int)):
         raise Invalid({"units": _l("Must be a whole number.")})
-    return jsonify(reservations.as_dict(reservations.cancel(db.session, _connection(), reservation_id, units)))
+    return jsonify(wire.reservation(reservations.cancel(db.session, _connection(), reservation_id, units)))

@@ -12,7 +12,7 @@ from portal.blueprints.auth.forms import LanguageForm, LoginForm, PasswordForm
 from portal.extensions import db
 from portal.web.forms import apply_errors
 from portal.web.render import render
-from services import accounts, clock, properties
+from services import accounts, clock
 from services.errors import Invalid
 
 
@@ -49,7 +49,7 @@ def login():
                                       seconds=wait))
             status = 429
         else:
-            user = properties.authenticate(db.session, email, form.password.data)
+            user = accounts.authenticate(db.session, email, form.password.data)
             if user is None:
                 accounts.record_failure(db.session, email, address)
                 form.form_errors.append(_("E-mail or password is not right."))
@@ -94,7 +94,7 @@ def account():
     status = 200
     if form.validate_on_submit():
         try:
-            properties.change_password(db.session, current_user, form.current.data, form.new.data, form.repeat.data)
+            accounts.change_password(db.session, current_user, form.current.data, form.new.data, form.repeat.data)
             session["gen"] = current_user.session_generation  # this browser stays; every other session ends
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("auth.account"))
@@ -123,5 +123,5 @@ def language():
     if lang.validate_on_submit():
         session["locale"] = lang.locale.data
         if current_user.is_authenticated:
-            properties.set_locale(db.session, current_user, lang.locale.data)
+            accounts.set_locale(db.session, current_user, lang.locale.data)
     return redirect(_safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))

@@ -1,4 +1,6 @@
 """Bookings: the list, own bookings (R2) entered from the calendar or a form, detail, cancel."""
+import datetime as dt
+
 from flask import flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,7 +11,7 @@ from portal.blueprints.bookings.forms import CancelRequestForm, DepositForm, Fil
 from portal.extensions import db
 from portal.web.forms import apply_conflict, apply_errors, page_number, parse_date
 from portal.web.render import hx_redirect, render
-from services import access, bookings, channel_bookings, inventory
+from services import access, audit, booking_list, bookings, channel_bookings, inventory, pricing
 from services.errors import Conflict, Invalid
 
 
@@ -47,14 +49,14 @@ def index(slug):
     prop = access.property_for(db.session, current_user, slug)
     form = FilterForm(request.args)
     form.validate()
-    f = channel_bookings.Filters(
+    f = booking_list.Filters(
         source=form.source.data or "", status=form.status.data or "", q=form.q.data or "",
         arrival_from=form.arrival_from.data if not form.arrival_from.errors else None,
         arrival_to=form.arrival_to.data if not form.arrival_to.errors else None,
         risk_free=None if not form.risk_free.data else form.risk_free.data == "1",
         sort=form.sort.data or "created",
     )
-    page = channel_bookings.search(db.session, current_user, prop, f, page_number())
+    page = booking_list.search(db.session, current_user, prop, f, page_number())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render("bookings/list.html", "results", prop=prop, form=form, page=page, args=args)
 
@@ -73,8 +75,7 @@ def new(slug):
         form.arrival.data = parse_date(request.args.get("arrival"))
         form.departure.data = parse_date(request.args.get("departure"))
         if form.arrival.data and not form.departure.data:
-            from datetime import timedelta
-            form.departure.data = form.arrival.data + timedelta(days=1)
+            form.departure.data = form.arrival.data + dt.timedelta(days=1)
     elif form.validate_on_submit():
         booking = _save(prop, form)
         if booking is not None:
@@ -84,13 +85,13 @@ def new(slug):
 
 
 def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
-    q = bookings.quote(db.session, prop, booking.category, booking.arrival, booking.departure, booking.units)
+    q = pricing.quote(db.session, prop, booking.category, booking.arrival, booking.departure, booking.units)
     if modify is None:
         modify = ModifyForm(formdata=None, arrival=booking.arrival, departure=booking.departure,
                             category_id=booking.category_id)
     modify.category_id.choices = [(c.id, c.name) for c in prop.categories]
     return render("bookings/detail.html", "booking_detail", status=status, prop=prop, b=booking, quote=q,
-                  unit_names=bookings.units_of(db.session, booking), events=channel_bookings.events(db.session, booking),
+                  unit_names=bookings.units_of(db.session, booking), events=audit.booking_events(db.session, booking),
                   modify=modify, cancel=cancel or CancelRequestForm(formdata=None),
                   deposit=deposit or DepositForm(formdata=None, obj=booking))
 
@@ -146,7 +147,7 @@ def deposit(slug, booking_id):
     form = DepositForm()
     if form.validate_on_submit():
         try:
-            channel_bookings.set_deposit(db.session, current_user, prop, booking_id, form.deposit_amount.data,
+            bookings.set_deposit(db.session, current_user, prop, booking_id, form.deposit_amount.data,
                                          form.deposit_due.data)
             flash(_("Deposit saved."), "success")
             return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))

@@ -14,7 +14,7 @@ from portal.web.forms import apply_errors, parse_date, parse_month
 from portal.web.i18n import fmt_date, tr
 from portal.web.render import is_fragment_request, render
 from services import access, calendar, clock, inventory, rates
-from services.bookings import final_price
+from services.pricing import final_price
 from services.errors import Conflict, Invalid
 
 

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.web.forms import apply_errors
 from portal.web.i18n import tr
 from portal.web.render import hx_redirect, render
-from services import access, channel_bookings, channels, ical
+from services import access, channels, ical, notify
 from services.channels import CHANNEL_LABELS
 from services.errors import Invalid
 from services.models import CHANNELS
@@ -148,4 +148,4 @@ def export(token):
 def messages(slug):
     """The message log: e-mails about new, confirmed, cancelled and changed bookings."""
     prop = access.property_for(db.session, current_user, slug)
-    return render("channels/messages.html", prop=prop, items=channel_bookings.messages(db.session, current_user, prop))
+    return render("channels/messages.html", prop=prop, items=notify.messages(db.session, current_user, prop))
