@@ -62,10 +62,14 @@ def _frame_ancestors() -> tuple[str, ...] | None:
 
 
 def content_security_policy(frame_ancestors: tuple[str, ...] | None = None) -> str:
+    if not frame_ancestors:
+        return DEFAULT_POLICY
     policy = dict(POLICY)
-    if frame_ancestors:
-        policy["frame-ancestors"] = " ".join(frame_ancestors)
+    policy["frame-ancestors"] = " ".join(frame_ancestors)
     return "; ".join(f"{name} {value}" for name, value in policy.items())
+
+
+DEFAULT_POLICY = "; ".join(f"{name} {value}" for name, value in POLICY.items())  # every answer: built once
 
 
 def _shows_guest_data() -> bool:
