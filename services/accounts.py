@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from services import access, audit, clock, inputs
+from services.db import use_case
 from services.errors import Invalid, NotFound
 from services.i18n import _l
 from services.models import ROLES, LoginThrottle, Office, Property, User
@@ -78,16 +79,16 @@ def change_password(session: Session, user: User, current: str, new: str, repeat
         errors["repeat"] = _l("The two new passwords differ.")
     if errors:
         raise Invalid(errors)
-    user.password_hash = generate_password_hash(new)
-    user.must_change_password = False
-    end_sessions(session, user)  # a stolen cookie dies with the old password
-    audit.record(session, user, None, "password_changed", user.email)
-    session.commit()
+    with use_case(session):
+        user.password_hash = generate_password_hash(new)
+        user.must_change_password = False
+        end_sessions(session, user)  # a stolen cookie dies with the old password
+        audit.record(session, user, None, "password_changed", user.email)
 
 
 def set_locale(session: Session, user: User, locale: str) -> None:
-    user.locale = locale
-    session.commit()
+    with use_case(session):
+        user.locale = locale
 
 
 # -- login throttling ----------------------------------------------------------------------
@@ -132,9 +133,9 @@ def login_wait(session: Session, email: str, address: str) -> int:
 def record_failure(session: Session, email: str, address: str) -> None:
     """Count a failed login on all three keys (one transaction, safe under concurrency)."""
     now = clock.now()
-    for kind, key in _keys(email, address).items():
-        _bump(session, key, ALLOWANCES[kind], now)
-    session.commit()
+    with use_case(session):
+        for kind, key in _keys(email, address).items():
+            _bump(session, key, ALLOWANCES[kind], now)
 
 
 def _bump(session: Session, key: str, allowance: Allowance, now: dt.datetime) -> None:
@@ -158,8 +159,8 @@ def _bump(session: Session, key: str, allowance: Allowance, now: dt.datetime) ->
 def record_success(session: Session, email: str, address: str) -> None:
     """The right password clears the account's and this pair's count (not the address's)."""
     keys = _keys(email, address)
-    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key.in_([keys["account"], keys["pair"]])))
-    session.commit()
+    with use_case(session):
+        session.execute(sa.delete(LoginThrottle).where(LoginThrottle.key.in_([keys["account"], keys["pair"]])))
 
 
 def forget_old_failures(session: Session) -> int:
@@ -188,8 +189,8 @@ def end_sessions(session: Session, user: User) -> int:
 def sign_out(session: Session, user: User) -> None:
     """Logout, or "sign out everywhere" on one's own account page: every session of the user
     ends, not only this browser's (a copied cookie must not outlive the logout)."""
-    end_sessions(session, user)
-    session.commit()
+    with use_case(session):
+        end_sessions(session, user)
 
 
 def sign_out_by_email(session: Session, email: str) -> User:
@@ -208,8 +209,9 @@ def sign_out_user(session: Session, actor: User, user_id: int) -> User:
     if user is None:
         raise NotFound(_l("No such account."))
     access.check_account(session, actor, user)
-    end_sessions(session, user)
-    prop = session.scalar(sa.select(Property).where(Property.owner_id == user.id).order_by(Property.id).limit(1))
-    audit.record(session, actor, prop, "signed_out_everywhere", name=user.name)
-    session.commit()
+    with use_case(session) as uc:
+        end_sessions(session, user)
+        prop = session.scalar(sa.select(Property).where(Property.owner_id == user.id).order_by(Property.id).limit(1))
+        audit.record(session, actor, prop, "signed_out_everywhere", name=user.name)
+        uc.keep(user)
     return user

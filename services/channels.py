@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services import access, api_keys, audit, clock, outbound
+from services.db import use_case
 from services.errors import Invalid, NotFound
 from services.i18n import _l
 from services.models import CHANNELS, PAYMENT_MODES, ChannelConnection, Property, User
@@ -84,26 +85,27 @@ def switch_on(session: Session, actor: User | None, prop: Property, channel: str
     if payment_mode is None:
         payment_mode = "prepaid" if source == "e_domizil" else "on_arrival"  # R22
     hold, url, mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
-    now = clock.now()
-    conn = session.scalar(sa.select(ChannelConnection).where(
-        ChannelConnection.property_id == prop.id, ChannelConnection.channel == source))
-    if conn is None:
-        conn = ChannelConnection(property_id=prop.id, channel=source, created_at=now)
-        session.add(conn)
-    conn.active, conn.hold_minutes, conn.webhook_url, conn.payment_mode, conn.updated_at = True, hold, url, mode, now
-    key = api_keys.new_key(conn)
-    audit.record(session, actor, prop, "channel_on", channel=source)
-    session.commit()
+    with use_case(session) as uc:
+        now = clock.now()
+        conn = session.scalar(sa.select(ChannelConnection).where(
+            ChannelConnection.property_id == prop.id, ChannelConnection.channel == source))
+        if conn is None:
+            conn = ChannelConnection(property_id=prop.id, channel=source, created_at=now)
+            session.add(conn)
+        conn.active, conn.hold_minutes, conn.webhook_url, conn.payment_mode, conn.updated_at = True, hold, url, mode, now
+        key = api_keys.new_key(conn)
+        audit.record(session, actor, prop, "channel_on", channel=source)
+        uc.keep(conn)
     return conn, key
 
 
 def regenerate_key(session: Session, actor: User, prop: Property, channel: str) -> str:
     access.check_property(actor, prop)
     conn = get_connection(session, prop, channel)
-    key = api_keys.new_key(conn)
-    conn.active, conn.updated_at = True, clock.now()
-    audit.record(session, actor, prop, "channel_key_regenerated", channel=conn.channel)
-    session.commit()
+    with use_case(session):
+        key = api_keys.new_key(conn)
+        conn.active, conn.updated_at = True, clock.now()
+        audit.record(session, actor, prop, "channel_key_regenerated", channel=conn.channel)
     return key
 
 
@@ -111,18 +113,19 @@ def revoke(session: Session, actor: User, prop: Property, channel: str) -> None:
     """Switch the module off: the key stops working at once; bookings stay."""
     access.check_property(actor, prop)
     conn = get_connection(session, prop, channel)
-    conn.active, conn.key_prefix, conn.key_hash, conn.updated_at = False, None, "", clock.now()
-    audit.record(session, actor, prop, "channel_off", channel=conn.channel)
-    session.commit()
+    with use_case(session):
+        conn.active, conn.key_prefix, conn.key_hash, conn.updated_at = False, None, "", clock.now()
+        audit.record(session, actor, prop, "channel_off", channel=conn.channel)
 
 
 def update_settings(session: Session, actor: User, prop: Property, channel: str, hold_minutes, webhook_url: str,
                     payment_mode: str) -> ChannelConnection:
     access.check_property(actor, prop)
     conn = get_connection(session, prop, channel)
-    conn.hold_minutes, conn.webhook_url, conn.payment_mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
-    conn.updated_at = clock.now()
-    audit.record(session, actor, prop, "channel_settings", channel=conn.channel, hold_minutes=conn.hold_minutes,
-                 payment_mode=conn.payment_mode)
-    session.commit()
+    with use_case(session) as uc:
+        conn.hold_minutes, conn.webhook_url, conn.payment_mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
+        conn.updated_at = clock.now()
+        audit.record(session, actor, prop, "channel_settings", channel=conn.channel, hold_minutes=conn.hold_minutes,
+                     payment_mode=conn.payment_mode)
+        uc.keep(conn)
     return conn

@@ -87,7 +87,9 @@ class UseCase:
     """One use case, one transaction: `with use_case(session) as uc:` commits when the block
     ends and rolls back on any exception (a Conflict from inventory.take, an Invalid found
     late, a dropped connection), so no half-written change is left in the session.
-    `uc.keep(obj, ...)` names what the answer is built from (see commit_keeping)."""
+    `uc.keep(obj, ...)` names what the answer is built from (see commit_keeping). Every use case
+    of a request has this shape; the worker's jobs (outbox delivery, iCal sync, the hold sweep)
+    commit step by step by design, never holding a transaction while waiting on another server."""
 
     def __init__(self, session):
         self.session = session

@@ -18,6 +18,7 @@ from icalendar import Calendar, Event, vText
 from sqlalchemy.orm import Session
 
 from services import access, audit, clock, inputs, inventory, notify, outbound
+from services.db import use_case
 from services.errors import Conflict, Invalid, NotFound
 from services.i18n import Message, _l, stored
 from services.models import Booking, IcalFeed, Property, RoomCategory, User
@@ -38,10 +39,10 @@ def renew_export_url(session: Session, actor: User, prop: Property, category_id:
     Only a hash is stored: the returned token is shown to the host once."""
     access.check_property(actor, prop)
     cat = inventory.category_of(session, prop.id, category_id)
-    token = secrets.token_urlsafe(24)
-    cat.ical_token_hash = _token_hash(token)
-    audit.record(session, actor, prop, "ical_url_renewed", category=cat.name)
-    session.commit()
+    with use_case(session):
+        token = secrets.token_urlsafe(24)
+        cat.ical_token_hash = _token_hash(token)
+        audit.record(session, actor, prop, "ical_url_renewed", category=cat.name)
     return token
 
 
@@ -100,11 +101,12 @@ def add_feed(session: Session, actor: User, prop: Property, category_id: int, na
         errors.update(e.errors)
     if errors:
         raise Invalid(errors)
-    now = clock.now()
-    feed = IcalFeed(category_id=cat.id, name=name.strip()[:80], url=url, created_at=now, sync_requested_at=now)
-    session.add(feed)
-    audit.record(session, actor, prop, "ical_feed_added", f"{cat.name}: {feed.name}")
-    session.commit()
+    with use_case(session) as uc:
+        now = clock.now()
+        feed = IcalFeed(category_id=cat.id, name=name.strip()[:80], url=url, created_at=now, sync_requested_at=now)
+        session.add(feed)
+        audit.record(session, actor, prop, "ical_feed_added", f"{cat.name}: {feed.name}")
+        uc.keep(feed)
     return feed
 
 
@@ -125,20 +127,21 @@ def _feed_of(session: Session, actor: User, prop: Property, feed_id: int) -> Ica
 def request_sync(session: Session, actor: User, prop: Property, feed_id: int) -> IcalFeed:
     """'Sync now': the worker picks it up at its next round (a request never fetches)."""
     feed = _feed_of(session, actor, prop, feed_id)
-    feed.sync_requested_at = clock.now()
-    session.commit()
+    with use_case(session) as uc:
+        feed.sync_requested_at = clock.now()
+        uc.keep(feed)
     return feed
 
 
 def remove_feed(session: Session, actor: User, prop: Property, feed_id: int) -> None:
     """Remove the feed and free the nights its blocks held."""
     feed = _feed_of(session, actor, prop, feed_id)
-    for b in session.scalars(sa.select(Booking).where(Booking.feed_id == feed.id, Booking.status == "confirmed")):
-        inventory.release(session, b)
-        b.status, b.updated_at = "cancelled", clock.now()
-    audit.record(session, actor, prop, "ical_feed_removed", feed.name)
-    session.delete(feed)
-    session.commit()
+    with use_case(session):
+        for b in session.scalars(sa.select(Booking).where(Booking.feed_id == feed.id, Booking.status == "confirmed")):
+            inventory.release(session, b)
+            b.status, b.updated_at = "cancelled", clock.now()
+        audit.record(session, actor, prop, "ical_feed_removed", feed.name)
+        session.delete(feed)
 
 
 def fetch(url: str, timeout: float = 20.0) -> bytes:

@@ -55,11 +55,11 @@ def set_contract(session: Session, actor: User, prop: Property, active: bool) ->
     """Activate (or end) the brokerage contract; only then (or no longer) may the host log in to it."""
     access.require_staff(actor)
     access.check_property(actor, prop)
-    prop.contract_active_since = clock.now() if active else None
-    if not active:
-        accounts.end_sessions(session, prop.owner)  # the host is out at once, not at the next login
-    audit.record(session, actor, prop, "contract_activated" if active else "contract_ended", prop.name)
-    session.commit()
+    with use_case(session):
+        prop.contract_active_since = clock.now() if active else None
+        if not active:
+            accounts.end_sessions(session, prop.owner)  # the host is out at once, not at the next login
+        audit.record(session, actor, prop, "contract_activated" if active else "contract_ended", prop.name)
 
 
 def office_properties(session: Session, actor: User) -> list[Property]:
@@ -86,13 +86,13 @@ def update_property(session: Session, actor: User, prop: Property, values: dict[
         errors["country"] = _l("Use the two-letter country code, e.g. DE.")
     if errors:
         raise Invalid(errors)
-    values["country"] = values["country"].upper()
-    changed = {k: v for k, v in values.items() if getattr(prop, k) != v}
-    for k, v in changed.items():
-        setattr(prop, k, v)
-    if changed:
-        audit.record(session, actor, prop, "property_changed", ", ".join(f"{k}={v}" for k, v in changed.items()))
-    session.commit()
+    with use_case(session):
+        values["country"] = values["country"].upper()
+        changed = {k: v for k, v in values.items() if getattr(prop, k) != v}
+        for k, v in changed.items():
+            setattr(prop, k, v)
+        if changed:
+            audit.record(session, actor, prop, "property_changed", ", ".join(f"{k}={v}" for k, v in changed.items()))
 
 
 def _int(value, field: str, low: int, high: int, errors: dict) -> int:
@@ -126,13 +126,14 @@ def add_category(session: Session, actor: User, prop: Property, name: str, max_g
         errors["unit_names"] = _l("At most 200 units.")
     if errors:
         raise Invalid(errors)
-    touch(session, prop.id)
-    cat = RoomCategory(property_id=prop.id, name=name, max_guests=guests, position=len(prop.categories))
-    session.add(cat)
-    session.flush()
-    session.add_all(Unit(category_id=cat.id, name=n, position=i) for i, n in enumerate(names))
-    audit.record(session, actor, prop, "category_added", f"{cat.name}: {', '.join(names)}")
-    session.commit()
+    with use_case(session) as uc:
+        touch(session, prop.id)
+        cat = RoomCategory(property_id=prop.id, name=name, max_guests=guests, position=len(prop.categories))
+        session.add(cat)
+        session.flush()
+        session.add_all(Unit(category_id=cat.id, name=n, position=i) for i, n in enumerate(names))
+        audit.record(session, actor, prop, "category_added", f"{cat.name}: {', '.join(names)}")
+        uc.keep(cat)
     return cat
 
 
@@ -162,21 +163,22 @@ def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amo
                                   "with this one they would come to %(total)s.", max=inputs.MAX_COSTS, total=total)
     if errors:
         raise Invalid(errors)
-    touch(session, prop.id)
-    cost = ExtraCost(property_id=prop.id, category_id=cat_id, name=name, amount=value, per=per)
-    session.add(cost)
-    audit.record(session, actor, prop, "extra_cost_added", f"{cost.name} {cost.amount} {per}")
-    session.commit()
+    with use_case(session) as uc:
+        touch(session, prop.id)
+        cost = ExtraCost(property_id=prop.id, category_id=cat_id, name=name, amount=value, per=per)
+        session.add(cost)
+        audit.record(session, actor, prop, "extra_cost_added", f"{cost.name} {cost.amount} {per}")
+        uc.keep(cost)
     return cost
 
 
 def remove_extra_cost(session: Session, actor: User, prop: Property, cost_id: int) -> None:
     access.check_property(actor, prop)
     cost = access.of_property(session, ExtraCost, cost_id, prop.id, _l("No such cost."))
-    touch(session, prop.id)
-    session.delete(cost)
-    audit.record(session, actor, prop, "extra_cost_removed", f"{cost.name} {cost.amount}")
-    session.commit()
+    with use_case(session):
+        touch(session, prop.id)
+        session.delete(cost)
+        audit.record(session, actor, prop, "extra_cost_removed", f"{cost.name} {cost.amount}")
 
 
 def property_by_slug(session: Session, slug: str) -> Property | None:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services import access, audit, clock, inputs
+from services.db import use_case
 from services.errors import Conflict, Invalid
 from services.i18n import _l
 from services.inventory import MAX_RANGE_DAYS, bookings_on, counts_against_quota, nights_of, occupying, touch
@@ -119,12 +120,12 @@ def set_night(session: Session, actor: User, prop: Property, category: RoomCateg
     _check_dates(night, night + dt.timedelta(days=1), clock.today(prop.timezone), "night", "night")
     units = len(category.units)
     _validate(change, units)
-    values = change.values()
-    if change.quota is not None:
-        _check_quota_not_below_sold(session, [category], [night], change.quota)
-    _upsert(session, [_new_row(category.id, night, units, values)], values)
-    audit.record(session, actor, prop, "rates", f"{category.name} {night.isoformat()}: " + _describe(values))
-    session.commit()
+    with use_case(session):
+        values = change.values()
+        if change.quota is not None:
+            _check_quota_not_below_sold(session, [category], [night], change.quota)
+        _upsert(session, [_new_row(category.id, night, units, values)], values)
+        audit.record(session, actor, prop, "rates", f"{category.name} {night.isoformat()}: " + _describe(values))
     return session.get(NightRate, (category.id, night), populate_existing=True)
 
 
@@ -154,17 +155,17 @@ def bulk_edit(
     nights = [n for n in nights_of(start, end + dt.timedelta(days=1)) if n.weekday() in weekdays]
     if not nights:
         raise Invalid({"weekdays": _l("None of the chosen weekdays falls in this range.")})
-    values = change.values()
-    if change.quota is not None:
-        _check_quota_not_below_sold(session, categories, nights, change.quota)
-    rows = [_new_row(c.id, n, unit_counts.get(c.id, 0), values) for c in categories for n in nights]
-    _upsert(session, rows, values)
-    audit.record(
-        session, actor, prop, "rates_bulk",
-        f"{', '.join(c.name for c in categories)} {start.isoformat()}–{end.isoformat()} "
-        f"({len(nights)} nights): " + _describe(values),
-    )
-    session.commit()
+    with use_case(session):
+        values = change.values()
+        if change.quota is not None:
+            _check_quota_not_below_sold(session, categories, nights, change.quota)
+        rows = [_new_row(c.id, n, unit_counts.get(c.id, 0), values) for c in categories for n in nights]
+        _upsert(session, rows, values)
+        audit.record(
+            session, actor, prop, "rates_bulk",
+            f"{', '.join(c.name for c in categories)} {start.isoformat()}–{end.isoformat()} "
+            f"({len(nights)} nights): " + _describe(values),
+        )
     return len(rows)
 
 
