@@ -24,7 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from services import access, audit, clock, inputs
 from services.db import use_case
-from services.errors import Invalid, NotFound
+from services.errors import Invalid, NotFound, TooManyAttempts
 from services.i18n import _l
 from services.models import ROLES, LoginThrottle, Office, Property, User
 
@@ -111,6 +111,23 @@ def _keys(email: str, address: str) -> dict[str, str]:
     email = (email or "").strip().lower()[:254]
     address = (address or "")[:45]
     return {"account": f"account:{email}", "address": f"address:{address}", "pair": f"pair:{address}:{email}"}
+
+
+def sign_in(session: Session, email: str, password: str, address: str) -> User:
+    """The login use case: throttled (TooManyAttempts), then the password checked and counted.
+
+    Returns the user; a wrong e-mail or password is Invalid with a message for the whole form
+    (field "form": which of the two was wrong is not told)."""
+    wait = login_wait(session, email, address)
+    if wait:
+        raise TooManyAttempts(_l("Too many failed attempts. Please wait %(seconds)s seconds and try again.",
+                                 seconds=wait), seconds=wait)
+    user = authenticate(session, email, password)
+    if user is None:
+        record_failure(session, email, address)
+        raise Invalid({"form": _l("E-mail or password is not right.")})
+    record_success(session, email, address)
+    return user
 
 
 def login_wait(session: Session, email: str, address: str) -> int:

@@ -33,6 +33,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooManyAttempts(DomainError):
+    """Throttled (logins): `details["seconds"]` until the next try may be made."""
+
+    status = 429
+    code = "too_many_attempts"
+
+
 class Invalid(DomainError):
     """Bad input: `errors` maps a field name to its message."""
 

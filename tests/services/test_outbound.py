@@ -6,7 +6,6 @@ The suite runs with OUTBOUND_ALLOW_PRIVATE=1 (tests/conftest.py): receivers live
 127.0.0.1. Tests here switch it off with `deny_private` to act as production does."""
 from __future__ import annotations
 
-import http.server
 import json
 import socket
 import threading
@@ -21,6 +20,7 @@ from services.models import ChannelConnection, IcalFeed, OutboxEvent
 from tests.factories import make_property
 from tests.services.test_ical import _ics
 from tests.services.test_outbox import _modified_booking
+from tests.localhttp import LocalServer, QuietHandler
 
 MARKER = "TOP-SECRET-7f3a9c"  # what an internal service would answer; must never reach a host
 
@@ -87,15 +87,15 @@ def fake_dns(monkeypatch):
     return type("FakeDNS", (), {"names": names, "calls": calls})
 
 
-class Listener:
-    """A real HTTP server on 127.0.0.1 answering every request with `respond(handler)`."""
+class Listener(LocalServer):
+    """A server answering every request with `respond(handler, listener)`."""
 
     def __init__(self, respond):
         self.requests: list[tuple[str, str, dict]] = []
         self.stop = threading.Event()
         listener = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
@@ -105,20 +105,11 @@ class Listener:
 
             do_GET = do_POST = _handle
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}/cal.ics"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(Handler, "/cal.ics")
 
     def close(self):
-        self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.stop.set()  # a dripping answer stops first
+        super().close()
 
 
 def answer(body: bytes, status: int = 200, headers: dict | None = None, length: bool = True):

@@ -4,9 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import http.server
 import json
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -14,17 +12,18 @@ import sqlalchemy as sa
 from services import channel_bookings, channels, clock, outbox, reservations
 from services.models import MailMessage, OutboxEvent
 from tests.factories import make_property
+from tests.localhttp import LocalServer, QuietHandler
 
 
-class Receiver:
-    """A real HTTP server on loopback that answers with the statuses it is given, in turn."""
+class Receiver(LocalServer):
+    """A webhook receiver that answers with the statuses it is given, in turn."""
 
     def __init__(self, statuses):
         self.statuses = list(statuses)
         self.requests: list[tuple[dict, bytes]] = []
         receiver = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.requests.append((dict(self.headers), body))
@@ -33,18 +32,7 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        super().__init__(Handler, "/hook")
 
 
 @pytest.fixture

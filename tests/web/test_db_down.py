@@ -376,14 +376,19 @@ def flaky(make_app):
     proxy.close()
 
 
+def _host_and_key(app, db_session, world):
+    """Host A logged in on `app`, and the headers of an API key of property A."""
+    host = new_client(app)
+    login(host, world.host_a)
+    return host, {"Authorization": f"Bearer {api_key(db_session, world)}"}
+
+
 @pytest.mark.postgres_only
 @pytest.mark.skipif(not is_postgres(), reason="cuts PostgreSQL connections")
 def test_dropped_connections_are_replaced_without_an_error(flaky, db_session, world):
     app, proxy = flaky
-    host = new_client(app)
-    login(host, world.host_a)
+    host, headers = _host_and_key(app, db_session, world)
     api = new_client(app)
-    headers = {"Authorization": f"Bearer {api_key(db_session, world)}"}
     plan = f"/p/{world.A.slug}/calendar"
     assert host.get(plan).status_code == 200
     assert api.get("/api/v1/property", headers=headers).status_code == 200
@@ -406,10 +411,8 @@ def test_dropped_connections_are_replaced_without_an_error(flaky, db_session, wo
 @pytest.mark.skipif(not is_postgres(), reason="cuts PostgreSQL connections")
 def test_unreachable_then_back_503_then_recovers(flaky, db_session, world):
     app, proxy = flaky
-    host = new_client(app)
-    login(host, world.host_a)
+    host, headers = _host_and_key(app, db_session, world)
     english(host)
-    headers = {"Authorization": f"Bearer {api_key(db_session, world)}"}
     plan = f"/p/{world.A.slug}/calendar"
     assert host.get(plan).status_code == 200
     proxy.refuse()

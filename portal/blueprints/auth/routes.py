@@ -11,9 +11,10 @@ from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import LanguageForm, LoginForm, PasswordForm
 from portal.extensions import db
 from portal.web.forms import apply_errors
+from portal.web.i18n import tr
 from portal.web.render import render
 from services import accounts, clock
-from services.errors import Invalid
+from services.errors import Invalid, TooManyAttempts
 
 
 def _safe_next(target: str | None) -> str:
@@ -40,27 +41,21 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
-    status = 200
+    wait = None
     if form.validate_on_submit():
-        email, address = form.email.data, request.remote_addr or ""
-        wait = accounts.login_wait(db.session, email, address)
-        if wait:
-            form.form_errors.append(_("Too many failed attempts. Please wait %(seconds)s seconds and try again.",
-                                      seconds=wait))
-            status = 429
+        try:
+            user = accounts.sign_in(db.session, form.email.data, form.password.data, request.remote_addr or "")
+        except TooManyAttempts as e:
+            form.form_errors.append(tr(e.message))
+            wait = e.details["seconds"]
+        except Invalid as e:
+            apply_errors(form, e)
         else:
-            user = accounts.authenticate(db.session, email, form.password.data)
-            if user is None:
-                accounts.record_failure(db.session, email, address)
-                form.form_errors.append(_("E-mail or password is not right."))
-            else:
-                accounts.record_success(db.session, email, address)
-                start_session(user)
-                return redirect(_safe_next(request.args.get("next")))
-    if status == 200 and (form.errors or form.form_errors):
-        status = 422
+            start_session(user)
+            return redirect(_safe_next(request.args.get("next")))
+    status = 429 if wait else 422 if form.errors or form.form_errors else 200
     resp = render("auth/login.html", form=form, status=status)
-    if status == 429:
+    if wait:
         resp.headers["Retry-After"] = str(wait)
     return resp
 
