@@ -94,10 +94,11 @@ def prepare(url: str) -> tuple[str, list[int]]:
 
     from portal import create_app
     from portal.extensions import db
-    from services import channels, clock
+    from services.channels import connections
+    from services.core import clock
     from services.models import NightRate, Property, RoomCategory, Unit
-    from services.accounts import create_user
-    from services.properties import ensure_office
+    from services.accounts.users import create_user
+    from services.properties.registry import ensure_office
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-" + "k" * 32})
     with app.app_context():
@@ -126,7 +127,7 @@ def prepare(url: str) -> tuple[str, list[int]]:
                  "min_stay": 1, "closed": False, "closed_to_arrival": False, "closed_to_departure": False}
                 for i in range(366)])
         s.commit()
-        _, key = channels.switch_on(s, None, prop, "api")  # the default 60-minute hold
+        _, key = connections.switch_on(s, None, prop, "api")  # the default 60-minute hold
         with db.engine.connect() as conn:  # fresh planner statistics, as autovacuum would keep them
             conn.exec_driver_sql("ANALYZE")
         db.engine.dispose()

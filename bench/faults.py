@@ -101,10 +101,11 @@ def seed(url: str) -> dict:
 
     from portal import create_app
     from portal.extensions import db
-    from services import channels, clock
+    from services.channels import connections
+    from services.core import clock
     from services.models import NightRate, Property, RoomCategory, Unit
-    from services.accounts import create_user
-    from services.properties import ensure_office
+    from services.accounts.users import create_user
+    from services.properties.registry import ensure_office
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x" * 32})
     with app.app_context():
@@ -129,7 +130,7 @@ def seed(url: str) -> dict:
                  "price": Decimal("80.00"), "min_stay": 1, "closed": False, "closed_to_arrival": False,
                  "closed_to_departure": False} for i in range(NIGHTS_OF_RATES)])
         s.commit()
-        conn, key = channels.switch_on(s, None, prop, "api", hold_minutes=1)
+        conn, key = connections.switch_on(s, None, prop, "api", hold_minutes=1)
         out = {"key": key, "categories": cats, "property_id": prop.id, "connection_id": conn.id,
                "today": today}
         db.session.remove()
@@ -449,10 +450,11 @@ def settle(port: int, seeded: dict) -> int:
 
 def check(url: str, seeded: dict, ledger: Ledger) -> list[str]:
     """The invariants, in SQL; the rules (what occupies a night, what counts against the quota)
-    are services.inventory's own predicates."""
+    are services.availability.inventory's own predicates."""
     import sqlalchemy as sa
 
-    from services import clock, inventory
+    from services.availability import inventory
+    from services.core import clock
     from services.models import Booking, NightRate, Occupancy, Unit
 
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)

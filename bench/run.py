@@ -9,7 +9,7 @@ a bulk edit of 365 nights x 5 categories completes in under 300 ms median.
 
 The database is built from the migrations (never from the models), a realistic property is
 created through the services (5 categories x 6 units, a year of rates, mandatory costs,
-bookings from several sources at about 40 % occupancy, taken with services.inventory.take),
+bookings from several sources at about 40 % occupancy, taken with services.availability.inventory.take),
 and everything is measured through the Flask test client logged in as the host, next to a
 cheap page of the same app in the same run as the baseline. Prints a Markdown table and
 writes it to bench/results/latest-<db>.md (gitignored).
@@ -43,8 +43,11 @@ import sqlalchemy as sa  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
-from services import accounts, calendar, clock, inventory, properties, rates  # noqa: E402
-from services.errors import Conflict  # noqa: E402
+from services.accounts import users  # noqa: E402
+from services.availability import calendar, inventory, rates  # noqa: E402
+from services.core import clock  # noqa: E402
+from services.properties import registry  # noqa: E402
+from services.core.errors import Conflict  # noqa: E402
 from services.models import Booking, NightRate, Occupancy, Property, User  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_bench"
@@ -108,7 +111,7 @@ def make_property(session, host: User, office, slug: str, units_per_category: in
     cats = []
     for pos, (name, guests, _price) in enumerate(CATEGORIES):
         unit_names = ", ".join(f"Zimmer {pos + 1}{i + 1:02d}" for i in range(units_per_category))
-        cats.append(properties.add_category(session, host, prop, name, guests, unit_names))
+        cats.append(registry.add_category(session, host, prop, name, guests, unit_names))
     # A year of rates: weekend surcharge and minimum stay, a closed week, some arrival restrictions.
     # Written as the host would: one bulk edit per pattern.
     last = first + dt.timedelta(days=days - 1)
@@ -122,9 +125,9 @@ def make_property(session, host: User, office, slug: str, units_per_category: in
     closed = first + dt.timedelta(days=days - 40)
     rates.bulk_edit(session, host, prop, cats[-1:], closed, closed + dt.timedelta(days=6), every_day,
                     rates.RateChange(closed=True))
-    properties.add_extra_cost(session, host, prop, "Endreinigung", "25.00", "stay", None)
-    properties.add_extra_cost(session, host, prop, "Bettwäsche", "8.50", "stay", None)
-    properties.add_extra_cost(session, host, prop, "Haustier", "5.00", "night", cats[-1].id)
+    registry.add_extra_cost(session, host, prop, "Endreinigung", "25.00", "stay", None)
+    registry.add_extra_cost(session, host, prop, "Bettwäsche", "8.50", "stay", None)
+    registry.add_extra_cost(session, host, prop, "Haustier", "5.00", "night", cats[-1].id)
     session.refresh(prop)
     return prop
 
@@ -132,7 +135,7 @@ def make_property(session, host: User, office, slug: str, units_per_category: in
 def book(session, prop: Property, host: User, first: dt.date, days: int, rng: random.Random) -> dict:
     """Fill every unit to about OCCUPANCY with stays of 1-10 nights from mixed sources.
 
-    Each stay is taken by services.inventory.take on a chosen unit (as the plan's click-to-book
+    Each stay is taken by services.availability.inventory.take on a chosen unit (as the plan's click-to-book
     does). A channel booking that the offer refuses (no arrival on Sundays, minimum stay at
     weekends, a closed week) is entered as an own booking instead, as a host would on the phone.
     """
@@ -338,8 +341,8 @@ def main() -> None:
     t_setup = time.perf_counter()
     with app.app_context():
         session = db.session
-        office = properties.ensure_office(session, "Tourist-Info Bench")
-        host = accounts.create_user(session, "host@bench.example", "Bench Host", PASSWORD, "host")
+        office = registry.ensure_office(session, "Tourist-Info Bench")
+        host = users.create_user(session, "host@bench.example", "Bench Host", PASSWORD, "host")
         session.commit()
         today = clock.today("Europe/Berlin")
         first = today  # rates can only be set from today on
@@ -410,7 +413,7 @@ def main() -> None:
             db.session.remove()
     build_only.inner = []
     measure(build_only, runs, args.warmup)
-    results.append(("of which services.calendar.build (no HTTP, no template)", build_only.inner[args.warmup:], None))
+    results.append(("of which services.availability.calendar.build (no HTTP, no template)", build_only.inner[args.warmup:], None))
 
     # -- bulk edit: 365 nights x 5 categories; the price alternates so every run writes -------
     b_start, b_end = today, today + dt.timedelta(days=364)
@@ -457,8 +460,8 @@ def main() -> None:
     post_t = measure(post_plain, runs, args.warmup)
     post_hx_t = measure(post_htmx, runs, args.warmup)
     assert_price(app, cat_ids, b_end, last_price)
-    results.append(("bulk edit 365 nights x 5 categories, price (services.rates.bulk_edit)", svc_t, BULK_TARGET_MS))
-    results.append(("bulk edit, price + quota + min stay (services.rates.bulk_edit)", svc_all_t, BULK_TARGET_MS))
+    results.append(("bulk edit 365 nights x 5 categories, price (services.availability.rates.bulk_edit)", svc_t, BULK_TARGET_MS))
+    results.append(("bulk edit, price + quota + min stay (services.availability.rates.bulk_edit)", svc_all_t, BULK_TARGET_MS))
     results.append(("bulk edit via HTTP POST (form, 302 redirect)", post_t, BULK_TARGET_MS))
     results.append(("bulk edit via HTTP POST (htmx: form + refreshed plan)", post_hx_t, BULK_TARGET_MS))
 
@@ -504,7 +507,7 @@ def main() -> None:
         "",
         "| SQL statements per calendar render | 10 units | 30 units |",
         "|---|---:|---:|",
-        f"| services.calendar.build | {counts[10][0]} | {counts[30][0]} |",
+        f"| services.availability.calendar.build | {counts[10][0]} | {counts[30][0]} |",
         f"| GET calendar page (whole request) | {counts[10][1]} | {counts[30][1]} |",
         "",
         f"Setup (migrations excluded, data through the services) took {setup_s:.1f} s; "

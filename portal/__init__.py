@@ -18,9 +18,9 @@ from portal.config import check_secret_key, from_env
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
 from portal.web import register_template_helpers
 from portal.web.i18n import fmt_date, money
-from services import clock
-from services.db import configure_engine, reading
-from services.i18n import set_catalog_dir
+from services.core import clock
+from services.core.db import configure_engine, reading
+from services.core.i18n import set_catalog_dir
 from services.models import User
 
 HERE = os.path.dirname(__file__)

@@ -6,11 +6,13 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from services import accounts, channels, demo, ical, outbox, properties, reservations
-from services.errors import Invalid, NotFound
+from services.accounts import users
+from services.channels import connections, ical, outbox, reservations
+from services.properties import demo, registry
+from services.core.errors import Invalid, NotFound
 from services.models import CHANNELS
-from services.accounts import create_user
-from services.properties import ensure_office
+from services.accounts.users import create_user
+from services.properties.registry import ensure_office
 
 
 def register(app) -> None:
@@ -51,7 +53,7 @@ def register(app) -> None:
     def sign_out(email):
         """End every session of an account at once (a lost phone, a leaked cookie)."""
         try:
-            u = accounts.sign_out_by_email(db.session, email)
+            u = users.sign_out_by_email(db.session, email)
         except NotFound:
             raise click.ClickException(f"No account with e-mail {email!r}.")
         click.echo(f"Every session of {u.email} has ended.")
@@ -66,11 +68,11 @@ def register(app) -> None:
     @click.option("--webhook-url", default="")
     def create_key(slug, channel, hold_minutes, webhook_url):
         """Switch a channel on for a property and print its new key (alone on the last line)."""
-        prop = properties.property_by_slug(db.session, slug)
+        prop = registry.property_by_slug(db.session, slug)
         if prop is None:
             raise click.ClickException(f"No property with slug {slug!r}.")
         try:
-            conn, key = channels.switch_on(db.session, None, prop, channel, hold_minutes, webhook_url)
+            conn, key = connections.switch_on(db.session, None, prop, channel, hold_minutes, webhook_url)
         except Invalid as e:
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in e.errors.items()))
         click.echo(f"Connection {conn.id}: {prop.slug} <-> {channel}, hold {conn.hold_minutes} min, "
@@ -112,7 +114,7 @@ def register(app) -> None:
         while True:
             hooks, mails = _deliver_once()
             expired = reservations.sweep(db.session)
-            accounts.forget_old_failures(db.session)
+            users.forget_old_failures(db.session)
             synced = _sync_feeds(False)
             if hooks.sent or hooks.failed or mails.sent or expired or synced:
                 click.echo(f"webhooks {hooks.sent}/{hooks.failed}, e-mails {mails.sent}/{mails.failed}, "

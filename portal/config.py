@@ -85,7 +85,7 @@ def from_env(instance_path: str) -> dict:
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "portal@localhost"),
         # API rate limits, per key; shared through Redis when several app servers run. Logins
-        # are throttled in the database (services/accounts.py), shared without Redis.
+        # are throttled in the database (services/accounts/users.py), shared without Redis.
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -15,10 +15,10 @@ from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db, login
 from portal.web.i18n import tr
-from services.db import disconnected, unavailable
-from services.errors import DomainError, Invalid
-from services.inputs import UNSTORABLE, single_line, storable
-from services.i18n import _l
+from services.core.db import disconnected, unavailable
+from services.core.errors import DomainError, Invalid
+from services.core.inputs import UNSTORABLE, single_line, storable
+from services.core.i18n import _l
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def refuse_unstorable_input() -> None:
     refused before any view runs: PostgreSQL fails a query that carries it (a 500), SQLite
     stores it. The API's JSON bodies are checked where the API reads them, after its size limit
     (portal.blueprints.api.routes._json_body); names are checked further by the use cases
-    (services.inputs.line)."""
+    (services.core.inputs.line)."""
     sources = [request.view_args or {}, request.args]
     if not _wants_json():
         sources.append(request.form)
@@ -205,7 +205,10 @@ def _register_db_down(app) -> None:
 
 
 def _rollback() -> None:
-    """Roll the session back for the error page; a broken connection is no reason to fail it."""
+    """End what the view had begun before the error page renders. A use case has already rolled
+    its own transaction back (services.core.db.use_case); what is left here is a page view's
+    read transaction, which the error page must not run inside (its connection may be broken).
+    A failing rollback is no reason to fail the page."""
     try:
         db.session.rollback()
     except Exception:

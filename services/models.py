@@ -2,7 +2,7 @@
 
 What a booking occupies is stored as one `Occupancy` row per (unit, night); the UNIQUE
 constraint on that pair is what makes selling a room twice impossible at the database
-level (see services/inventory.py, the only code that writes such rows).
+level (see services/availability/inventory.py, the only code that writes such rows).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ NAMING = {
 }
 
 Money = sa.Numeric(10, 2)
-# A booking's total (and deposit): the largest stay the bounds of services/inputs.py allow
+# A booking's total (and deposit): the largest stay the bounds of services/core/inputs.py allow
 # (200 units, 366 nights, prices and costs up to 99,999.99) does not fit Numeric(10, 2).
 Total = sa.Numeric(14, 2)
 

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from services import clock
-from services.db import configure_engine
+from services.core import clock
+from services.core.db import configure_engine
 from services.models import Base
 
 _TMP = tempfile.mkdtemp(prefix="portal-test-")

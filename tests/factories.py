@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from services import clock
+from services.core import clock
 from services.models import Booking, NightRate, Office, Property, RoomCategory, Unit, User
-from services.accounts import create_user
+from services.accounts.users import create_user
 
 PASSWORD = "secret-password"
 # The real hash (scrypt) costs ~0.1 s per user and per login; the tests create and log in
@@ -84,7 +84,7 @@ def make_property(
 def new_booking(prop: Property, category: RoomCategory | None = None, arrival: dt.date | None = None, nights: int = 2,
                 source: str = "own", status: str = "confirmed", units: int = 1, guest: str = "Guest",
                 hold_minutes: int | None = None) -> Booking:
-    """An unsaved booking; pass it to services.inventory.take."""
+    """An unsaved booking; pass it to services.availability.inventory.take."""
     category = category or prop.categories[0]
     arrival = arrival or clock.today(prop.timezone) + dt.timedelta(days=1)
     now = clock.now()

@@ -8,10 +8,11 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from services import clock, demo
+from services.core import clock
+from services.properties import demo
 from services.models import Booking, ChannelConnection, Occupancy, Property, User
 from tests.factories import login, make_property
-from tests.services.test_outbox import receiver  # noqa: F401 - the fixture: a webhook receiver on loopback
+from tests.services.channels.test_outbox import receiver  # noqa: F401 - the fixture: a webhook receiver on loopback
 
 
 def run(app, *args):

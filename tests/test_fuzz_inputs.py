@@ -22,8 +22,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from portal.extensions import db
-from services import channels, clock
-from services.db import reading
+from services.channels import connections
+from services.core import clock
+from services.core.db import reading
 from services.models import AuditEntry, Booking, NightRate, Occupancy, OutboxEvent
 from tests.web.conftest import NOW, TODAY, _clean, client, db_session, login, new_client, world  # noqa: F401
 
@@ -310,7 +311,7 @@ def test_every_api_field_takes_any_input_without_a_5xx_or_a_half_write(app, worl
     with db_session() as s:
         from services.models import Property
 
-        _, key = channels.switch_on(s, None, s.get(Property, world.A.id), "slevomat")
+        _, key = connections.switch_on(s, None, s.get(Property, world.A.id), "slevomat")
     api = new_client(app)
     auth = {"Authorization": f"Bearer {key}"}
     made = api.post("/api/v1/reservations", json=_valid_body(world, "/reservations", "post"), headers=auth)

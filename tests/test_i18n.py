@@ -24,7 +24,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from portal.extensions import babel, db
-from services import clock, i18n, inventory
+from services.availability import inventory
+from services.core import clock, i18n
 from services.models import User
 from tests.factories import PASSWORD, make_property, make_user, new_booking
 
@@ -121,7 +122,7 @@ def compiled_catalogs():
         os.replace(tmp, mo)
     # Catalogs once loaded are kept for the life of the process: an app that rendered a page
     # before the files existed would keep serving English. Flask-Babel's cache sits on the
-    # (lazily created) domain of the shared Babel object; services.i18n keeps its own.
+    # (lazily created) domain of the shared Babel object; services.core.i18n keeps its own.
     domain = vars(babel).get("domain_instance")
     if domain is not None:
         domain.cache.clear()

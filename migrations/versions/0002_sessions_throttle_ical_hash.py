@@ -22,7 +22,7 @@ depends_on = None
 
 
 def upgrade():
-    # A booking's total and deposit: the largest stay services/inputs.py allows needs 14 digits.
+    # A booking's total and deposit: the largest stay services/core/inputs.py allows needs 14 digits.
     with op.batch_alter_table('booking', schema=None) as batch_op:
         batch_op.alter_column('total_price', existing_type=sa.Numeric(10, 2), type_=sa.Numeric(14, 2))
         batch_op.alter_column('deposit_amount', existing_type=sa.Numeric(10, 2), type_=sa.Numeric(14, 2))

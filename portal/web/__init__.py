@@ -18,8 +18,8 @@ from portal.web.i18n import _i18n, fmt_date, short_money, tr
 from portal.web.labels import ACTIONS, EVENTS, source_label
 from portal.web.records import audit_summary, event_text, feed_status
 from portal.web.render import url_prefix
-from services import clock
-from services.i18n import Message
+from services.core import clock
+from services.core.i18n import Message
 
 
 def register_template_helpers(app) -> None:

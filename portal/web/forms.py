@@ -9,8 +9,8 @@ from htmx_flask import request
 from wtforms import DecimalField
 
 from portal.web.i18n import fmt_date, tr
-from services.errors import Conflict, Invalid
-from services.inputs import whole
+from services.core.errors import Conflict, Invalid
+from services.core.inputs import whole
 
 
 def apply_errors(form, error: Invalid, aliases: dict[str, str] | None = None) -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 from flask import g
 from flask_babel import format_currency, format_date, format_decimal, get_locale, get_translations
 
-from services.i18n import Message
+from services.core.i18n import Message
 
 
 def _i18n():

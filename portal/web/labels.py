@@ -1,9 +1,9 @@
 """The words for the portal's codes: one table per vocabulary (where a booking came from is
-services.channels.SOURCE_LABELS, shared with the e-mails)."""
+services.channels.connections.SOURCE_LABELS, shared with the e-mails)."""
 from __future__ import annotations
 
-from services.channels import SOURCE_LABELS, channel_label
-from services.i18n import _l
+from services.channels.connections import SOURCE_LABELS, channel_label
+from services.core.i18n import _l
 from portal.web.i18n import tr
 
 

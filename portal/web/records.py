@@ -1,5 +1,5 @@
 """Records stored as parameters (history lines, booking events, iCal sync results), worded
-for the reader (services.i18n.stored keeps them)."""
+for the reader (services.core.i18n.stored keeps them)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +10,11 @@ from flask_babel import format_datetime
 
 from portal.web.i18n import fmt_date, gettext, money, tr
 from portal.web.labels import PAYMENT_LABELS, _channel
-from services.ical import failure_reason
+from services.channels.ical import failure_reason
 
 
 def _params(stored: str) -> dict | None:
-    """What services.i18n.stored kept; None for a record written as text (shown as it is)."""
+    """What services.core.i18n.stored kept; None for a record written as text (shown as it is)."""
     try:
         params = json.loads(stored) if stored else {}
     except ValueError:
@@ -39,7 +39,7 @@ def audit_summary(summary: str) -> str:
 
 
 def feed_status(stored: str) -> str:
-    """An imported calendar's last sync (services.ical stores it as parameters)."""
+    """An imported calendar's last sync (services.channels.ical stores it as parameters)."""
     status = _params(stored)
     if status is None:
         return stored
@@ -54,7 +54,7 @@ def feed_status(stored: str) -> str:
 
 
 def event_text(kind: str, detail: str) -> str:
-    """A booking event's details in the reader's language (services.audit.booking_event stores parameters)."""
+    """A booking event's details in the reader's language (services.core.audit.booking_event stores parameters)."""
     p = _params(detail)
     if p is None:
         return detail

@@ -5,7 +5,9 @@ import datetime as dt
 
 import pytest
 
-from services import channels, clock, properties
+from services.channels import connections
+from services.core import clock
+from services.properties import registry
 from tests.factories import make_property
 
 
@@ -28,8 +30,8 @@ def channel(session, client):
     """(property, connection, api client) for a Slevomat connection with a 60-minute hold."""
     clock.set_now(clock.now())
     prop = make_property(session, units=2, price="100.00", days=90)
-    properties.add_extra_cost(session, prop.owner, prop, "Endreinigung", "30.00", "stay", None)
-    conn, key = channels.switch_on(session, None, prop, "slevomat", hold_minutes=60)
+    registry.add_extra_cost(session, prop.owner, prop, "Endreinigung", "30.00", "stay", None)
+    conn, key = connections.switch_on(session, None, prop, "slevomat", hold_minutes=60)
     return prop, conn, ApiClient(client, key)
 
 

@@ -10,8 +10,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from services import clock, properties, rates
-from services.inputs import MAX_COSTS, MAX_NIGHT_PRICE, MAX_NIGHTS, MAX_UNITS_PER_BOOKING
+from services.availability import rates
+from services.core import clock
+from services.properties import registry
+from services.core.inputs import MAX_COSTS, MAX_NIGHT_PRICE, MAX_NIGHTS, MAX_UNITS_PER_BOOKING
 from services.models import AuditEntry, Booking, NightRate, Occupancy, OutboxEvent
 from tests.factories import make_property
 
@@ -176,7 +178,8 @@ def test_the_largest_booking_the_bounds_allow_is_stored(session, client, via):
     """MAX_UNITS_PER_BOOKING units for MAX_NIGHTS nights at MAX_NIGHT_PRICE with MAX_COSTS of
     mandatory costs per night: the total fits its Numeric(14, 2) column (PostgreSQL refused
     such totals before)."""
-    from services import bookings, channels
+    from services.bookings import own
+    from services.channels import connections
     from tests.api.conftest import ApiClient
 
     clock.set_now(clock.now())
@@ -188,18 +191,18 @@ def test_the_largest_booking_the_bounds_allow_is_stored(session, client, via):
     rates.bulk_edit(session, prop.owner, prop, prop.categories, start, end - dt.timedelta(days=1), set(range(7)),
                     rates.RateChange(price=MAX_NIGHT_PRICE, quota=MAX_UNITS_PER_BOOKING))
     half = (MAX_COSTS / 2).quantize(Decimal("0.01"))
-    properties.add_extra_cost(session, prop.owner, prop, "Cleaning", str(half), "night", None)
-    properties.add_extra_cost(session, prop.owner, prop, "Linen", str(MAX_COSTS - half), "night", None)
+    registry.add_extra_cost(session, prop.owner, prop, "Cleaning", str(half), "night", None)
+    registry.add_extra_cost(session, prop.owner, prop, "Linen", str(MAX_COSTS - half), "night", None)
     expected = MAX_UNITS_PER_BOOKING * MAX_NIGHTS * (MAX_NIGHT_PRICE + MAX_COSTS)
     if via == "api":
-        _, key = channels.switch_on(session, None, prop, "booking")
+        _, key = connections.switch_on(session, None, prop, "booking")
         r = ApiClient(client, key).post("/reservations", json={
             "external_id": "BIG", "room_category_id": prop.categories[0].id, "arrival": start.isoformat(),
             "departure": end.isoformat(), "units": MAX_UNITS_PER_BOOKING, "guests": 1, "guest": {"name": "Group"}})
         assert r.status_code == 201, r.json
         assert Decimal(r.json["total_price"]) == expected
     else:
-        bookings.create_own_booking(session, prop.owner, prop, bookings.OwnBookingData(
+        own.create_own_booking(session, prop.owner, prop, own.OwnBookingData(
             category_id=prop.categories[0].id, arrival=start, departure=end, guest_name="Group",
             units=MAX_UNITS_PER_BOOKING))
     session.expire_all()
@@ -213,11 +216,11 @@ def test_more_units_than_a_booking_may_take_is_a_422(channel, body):
 
 def test_a_cost_that_would_overflow_every_total_is_refused_and_bookings_keep_working(session, channel, body):
     """A mandatory cost of 99,999,999.99 was accepted and then every reservation failed."""
-    from services.errors import Invalid
+    from services.core.errors import Invalid
 
     prop, _, api = channel
     with pytest.raises(Invalid) as e:
-        properties.add_extra_cost(session, prop.owner, prop, "Huge", "99999999.99", "night", None)
+        registry.add_extra_cost(session, prop.owner, prop, "Huge", "99999999.99", "night", None)
     assert "amount" in e.value.errors
     assert api.post("/reservations", json=body()).status_code == 201
 
@@ -225,7 +228,7 @@ def test_a_cost_that_would_overflow_every_total_is_refused_and_bookings_keep_wor
 def test_a_total_too_large_to_store_is_a_422_not_a_500(session, client):
     """Prices stored before the bounds existed make a total that does not fit even Numeric(14, 2)
     (30 units x 366 nights x 99,999,999): the reservation is refused, nothing is written."""
-    from services import channels
+    from services.channels import connections
     from tests.api.conftest import ApiClient
 
     clock.set_now(clock.now())
@@ -233,7 +236,7 @@ def test_a_total_too_large_to_store_is_a_422_not_a_500(session, client):
     cat = prop.categories[0]
     session.execute(sa.update(NightRate).where(NightRate.category_id == cat.id).values(price=Decimal("99999999.00")))
     session.commit()
-    _, key = channels.switch_on(session, None, prop, "booking")
+    _, key = connections.switch_on(session, None, prop, "booking")
     start = clock.today(prop.timezone) + dt.timedelta(days=1)
     before = _counts(session)
     r = ApiClient(client, key).post("/reservations", json={

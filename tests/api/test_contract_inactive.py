@@ -1,7 +1,7 @@
 """A channel's key stops working when the property's brokerage contract ends (issue 7)."""
 from __future__ import annotations
 
-from services import clock
+from services.core import clock
 
 
 def test_key_of_a_property_whose_contract_ended_is_refused(session, channel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services import clock
+from services.core import clock
 from tests.factories import PASSWORD
 
 HOLD_TEXT = "temporarily unconfirmed reservation from"

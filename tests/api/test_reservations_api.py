@@ -8,7 +8,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from services import api_keys, channel_bookings, channels, clock
+from services.channels import api_keys, connections, host_changes
+from services.core import clock
 from services.models import Booking, Occupancy
 from tests.factories import make_property
 
@@ -22,7 +23,7 @@ def test_missing_or_wrong_key_is_401_json(client, channel):
 def test_revoked_key_stops_working(session, channel):
     prop, conn, api = channel
     assert api.get("/property").status_code == 200
-    channels.revoke(session, prop.owner, prop, "slevomat")
+    connections.revoke(session, prop.owner, prop, "slevomat")
     assert api.get("/property").status_code == 401
 
 
@@ -149,7 +150,7 @@ def test_other_propertys_reservation_is_404(session, client, channel, body):
     _, _, api = channel
     res = api.post("/reservations", json=body()).json
     other = make_property(session)
-    _, key = channels.switch_on(session, None, other, "slevomat")
+    _, key = connections.switch_on(session, None, other, "slevomat")
     headers = {"Authorization": f"Bearer {key}"}
     for method, url in [("get", ""), ("post", "/confirm"), ("post", "/cancel")]:
         r = getattr(client, method)(f"/api/v1/reservations/{res['id']}{url}", headers=headers)
@@ -171,7 +172,7 @@ def test_changed_since_pages_and_sees_host_modification(session, channel, body):
     mark = clock.now() + dt.timedelta(seconds=1)  # changed_since is inclusive: start after the last create
     clock.set_now(mark + dt.timedelta(seconds=10))
     today = clock.today(prop.timezone)
-    new = channel_bookings.modify(session, prop.owner, prop, ids[0], today + dt.timedelta(days=30),
+    new = host_changes.modify(session, prop.owner, prop, ids[0], today + dt.timedelta(days=30),
                                   today + dt.timedelta(days=32), prop.categories[0].id)
     changed = api.get("/reservations?changed_since=" + mark.isoformat().replace("+00:00", "Z")).json["reservations"]
     assert {(r["id"], r["status"]) for r in changed} == {(ids[0], "modified"), (new.id, "confirmed")}
@@ -239,7 +240,8 @@ def test_cached_availability_is_never_stale(session, channel, body):
     """Bookings, expiring holds, rate and cost changes all show at once, cache or not."""
     from decimal import Decimal
 
-    from services import properties, rates
+    from services.availability import rates
+    from services.properties import registry
 
     prop, _, api = channel
     day = clock.today(prop.timezone) + dt.timedelta(days=3)
@@ -256,7 +258,7 @@ def test_cached_availability_is_never_stale(session, channel, body):
     assert night()["available"] == 2
     rates.set_night(session, prop.owner, prop, prop.categories[0], day, rates.RateChange(price=Decimal("95.00")))
     assert night()["price"] == "95.00"
-    properties.add_extra_cost(session, prop.owner, prop, "Kurtaxe", "2.50", "night", None)
+    registry.add_extra_cost(session, prop.owner, prop, "Kurtaxe", "2.50", "night", None)
     assert night()["final_price"] == "127.50"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from portal.blueprints.api import schemas
-from services.errors import Invalid
+from services.core.errors import Invalid
 
 
 @pytest.mark.parametrize("body,field", [

@@ -21,7 +21,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from portal import create_app
 from portal.extensions import db
-from services import clock, inventory
+from services.availability import inventory
+from services.core import clock
 from tests.conftest import BASE_CONFIG
 from tests.factories import PASSWORD, make_user, make_property, new_booking
 

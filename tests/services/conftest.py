@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy.orm import Session
 
-from services.i18n import set_catalog_dir
+from services.core.i18n import set_catalog_dir
 from tests.conftest import app_session
 
 # What create_app does for the domain besides the engine (tests/conftest.py's `engine` is set up

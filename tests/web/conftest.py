@@ -21,8 +21,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from services import audit, clock, inventory
-from services.db import reading
+from services.availability import inventory
+from services.core import audit, clock
+from services.core.db import reading
 from services.models import Base, Booking, ChannelConnection, ExtraCost, IcalFeed, User
 from tests.conftest import _clean, client, db_session, new_client  # noqa: F401 - re-exported, tests import them from here
 from tests.factories import FAST_HASH, PASSWORD, login, make_office, make_property, make_user, new_booking  # noqa: F401

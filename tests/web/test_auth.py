@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
-from services import clock
+from services.core import clock
 from services.models import AuditEntry, User
 from tests.factories import PASSWORD
 from tests.web.conftest import HTMX, NOW, TODAY, assert_no_trace, english, field_errors, login, snapshot

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from services.inputs import MAX_COSTS, MAX_NIGHT_PRICE, MAX_UNITS_PER_BOOKING
+from services.core.inputs import MAX_COSTS, MAX_NIGHT_PRICE, MAX_UNITS_PER_BOOKING
 from services.models import Booking, ExtraCost, NightRate, RoomCategory
 from tests.web.conftest import HTMX, assert_no_trace, d, english, field_errors, snapshot
 from tests.web.conftest import bulk_form as _bulk, own_form as _own
@@ -201,12 +201,12 @@ def test_mandatory_costs_together_are_bounded(app, host, world, db_session):
 def test_an_own_booking_whose_total_would_not_fit_is_refused(app, host, world, db_session):
     """Prices stored before the bounds existed make a total Numeric(14, 2) cannot hold: the
     booking is refused next to the field (PostgreSQL answered 500), nothing is written."""
-    from services import properties
+    from services.properties import registry
     from services.models import Property, User
 
     nights = 366
     with db_session() as s:
-        cat = properties.add_category(s, s.get(User, world.A.owner_id), s.get(Property, world.A.id), "Dorm", 2,
+        cat = registry.add_category(s, s.get(User, world.A.owner_id), s.get(Property, world.A.id), "Dorm", 2,
                                       ", ".join(f"Bed {i}" for i in range(30)))
         cat_id = cat.id
         s.execute(sa.insert(NightRate), [
@@ -223,11 +223,11 @@ def test_an_own_booking_whose_total_would_not_fit_is_refused(app, host, world, d
 
 
 def test_more_units_than_a_booking_may_take_is_refused(app, host, world, db_session):
-    from services import properties
+    from services.properties import registry
     from services.models import Property, User
 
     with db_session() as s:
-        cat = properties.add_category(s, s.get(User, world.A.owner_id), s.get(Property, world.A.id), "Dorm", 2,
+        cat = registry.add_category(s, s.get(User, world.A.owner_id), s.get(Property, world.A.id), "Dorm", 2,
                                       ", ".join(f"Bed {i}" for i in range(MAX_UNITS_PER_BOOKING)))
         cat_id = cat.id
     before = snapshot(app)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from services import inventory
+from services.availability import inventory
 from services.models import AuditEntry, NightRate, Property
 from tests.factories import new_booking
 from tests.web.conftest import HTMX, assert_no_trace, bulk_form as _bulk, d, field_errors, snapshot

@@ -37,8 +37,8 @@ def test_module_key_is_shown_once_works_and_dies_with_regenerate_and_off(app, ho
 
 
 def test_imported_calendar_status_is_worded_for_the_host(host, db_session, world):
-    from services import ical
-    from tests.services.test_ical import _ics
+    from services.channels import ical
+    from tests.services.channels.test_ical import _ics
 
     page = f"/p/{world.A.slug}/calendars"
     with db_session() as s:

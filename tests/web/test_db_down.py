@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from services import channels
+from services.channels import connections
 from services.models import Booking, Occupancy, Property
 from tests.conftest import database_url, is_postgres
 from tests.web.conftest import HTMX, TODAY, assert_no_trace, english, login, new_client
@@ -37,7 +37,7 @@ def closed_port() -> int:
 
 def api_key(db_session, world, letter="A") -> str:
     with db_session() as s:
-        return channels.switch_on(s, None, s.get(Property, getattr(world, letter).id), "api")[1]
+        return connections.switch_on(s, None, s.get(Property, getattr(world, letter).id), "api")[1]
 
 
 def hold_body(world, external_id: str, offset: int = 3) -> dict:
@@ -203,7 +203,7 @@ def test_host_write_answers_without_a_query_after_its_commit(app, world, after_c
 
 
 def test_commit_keeping_keeps_what_the_answer_reads_and_expires_the_rest(session):
-    from services.db import commit_keeping
+    from services.core.db import commit_keeping
     from tests.factories import make_property
 
     prop = make_property(session)

@@ -60,12 +60,12 @@ def test_forbidden_htmx_request_shows_the_message_in_the_flash_area(client, worl
 
 
 def test_an_unexpected_error_is_a_500_page_without_details(host, world, monkeypatch):
-    from services import booking_list
+    from services.bookings import listing
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals: connection string postgres://user:pw@db")
 
-    monkeypatch.setattr(booking_list, "search", boom)
+    monkeypatch.setattr(listing, "search", boom)
     resp = host.get(f"/p/{world.A.slug}/bookings")
     body = resp.get_data(as_text=True)
     assert resp.status_code == 500

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from portal.security import frameable
-from services import channels
+from services.channels import connections
 from services.models import Property
 from tests.web.conftest import HTMX, login
 from tests.web.test_access_matrix import CASES
@@ -129,7 +129,7 @@ def test_error_pages_and_refused_forms_are_strict_too(client, world, htmx):
 
 def test_the_api_is_strict_and_never_stored(client, world, db_session):
     with db_session() as s:
-        _, key = channels.switch_on(s, None, s.get(Property, world.A.id), "api")
+        _, key = connections.switch_on(s, None, s.get(Property, world.A.id), "api")
         s.commit()
     auth = {"Authorization": f"Bearer {key}"}
     answers = {

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from services import ical, outbound
+from services.channels import ical
+from services.core import outbound
 from services.models import ChannelConnection, IcalFeed
-from tests.services.test_outbound import MARKER, answer, listener as server  # noqa: F401 (a fixture)
+from tests.services.core.test_outbound import MARKER, answer, listener as server  # noqa: F401 (a fixture)
 from tests.web.conftest import HTMX, assert_no_trace, field_errors, login, snapshot
 
 REFUSED = "This address points to a local or private network; enter a public internet address."

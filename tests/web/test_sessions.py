@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import create_app
-from services import clock
+from services.core import clock
 from services.models import AuditEntry, LoginThrottle
 from tests.conftest import BASE_CONFIG
 from tests.factories import PASSWORD

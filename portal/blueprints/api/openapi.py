@@ -5,7 +5,7 @@ documented path exists, and the documented reservation fields are what the API r
 """
 from __future__ import annotations
 
-from services.inputs import MAX_UNITS_PER_BOOKING
+from services.core.inputs import MAX_UNITS_PER_BOOKING
 
 DATE = {"type": "string", "format": "date", "example": "2027-05-01"}
 DATETIME = {"type": "string", "format": "date-time"}

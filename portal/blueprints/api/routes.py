@@ -11,12 +11,14 @@ from portal.blueprints.api import bp, schemas
 from portal.blueprints.api.openapi import document
 from portal.blueprints.api.cache import AVAILABILITY_CACHE
 from portal.extensions import db
-from services import api_keys, clock, inputs, inventory, reservations, wire
-from services.pricing import extras_for, final_price
-from services.errors import DomainError, Invalid
+from services.availability import inventory
+from services.channels import api_keys, reservations, wire
+from services.core import clock, inputs
+from services.availability.pricing import extras_for, final_price
+from services.core.errors import DomainError, Invalid
 from services.models import ChannelConnection
-from services.i18n import _l
-from services.inputs import MAX_NIGHTS, UNSTORABLE, single_line, storable
+from services.core.i18n import _l
+from services.core.inputs import MAX_NIGHTS, UNSTORABLE, single_line, storable
 
 MAX_BODY = 64 * 1024
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from services import inputs
-from services.errors import Invalid
-from services.i18n import _l
-from services.reservations import ReservationInput
+from services.core import inputs
+from services.core.errors import Invalid
+from services.core.i18n import _l
+from services.channels.reservations import ReservationInput
 
 
 FIELDS = {"external_id", "room_category_id", "arrival", "departure", "units", "guests", "guest", "status",

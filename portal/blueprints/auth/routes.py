@@ -13,8 +13,9 @@ from portal.extensions import db
 from portal.web.forms import apply_errors
 from portal.web.i18n import tr
 from portal.web.render import render
-from services import accounts, clock
-from services.errors import Invalid, TooManyAttempts
+from services.accounts import users
+from services.core import clock
+from services.core.errors import Invalid, TooManyAttempts
 
 
 def _safe_next(target: str | None) -> str:
@@ -37,14 +38,14 @@ def start_session(user) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Log in with e-mail and password; failures are throttled (services.accounts)."""
+    """Log in with e-mail and password; failures are throttled (services.accounts.users)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     wait = None
     if form.validate_on_submit():
         try:
-            user = accounts.sign_in(db.session, form.email.data, form.password.data, request.remote_addr or "")
+            user = users.sign_in(db.session, form.email.data, form.password.data, request.remote_addr or "")
         except TooManyAttempts as e:
             form.form_errors.append(tr(e.message))
             wait = e.details["seconds"]
@@ -65,7 +66,7 @@ def logout():
     """Log out: every session of this account ends, copies of the cookie included."""
     locale = str(get_locale())  # the message and the login page stay in the user's language
     if current_user.is_authenticated:
-        accounts.sign_out(db.session, current_user)
+        users.sign_out(db.session, current_user)
     logout_user()
     session.clear()
     session["locale"] = locale
@@ -89,7 +90,7 @@ def account():
     status = 200
     if form.validate_on_submit():
         try:
-            accounts.change_password(db.session, current_user, form.current.data, form.new.data, form.repeat.data)
+            users.change_password(db.session, current_user, form.current.data, form.new.data, form.repeat.data)
             session["gen"] = current_user.session_generation  # this browser stays; every other session ends
             flash(_("Your password has been changed. Other devices have been signed out."), "success")
             return redirect(url_for("auth.account"))
@@ -104,7 +105,7 @@ def account():
 @login_required
 def sign_out_everywhere():
     """End every session of this account, this browser's too (e.g. after a lost phone)."""
-    accounts.sign_out(db.session, current_user)
+    users.sign_out(db.session, current_user)
     logout_user()
     session.clear()
     flash(_("You have been signed out on every device."), "info")
@@ -118,5 +119,5 @@ def language():
     if lang.validate_on_submit():
         session["locale"] = lang.locale.data
         if current_user.is_authenticated:
-            accounts.set_locale(db.session, current_user, lang.locale.data)
+            users.set_locale(db.session, current_user, lang.locale.data)
     return redirect(_safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))

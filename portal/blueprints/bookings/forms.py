@@ -5,8 +5,8 @@ from wtforms import DateField, EmailField, IntegerField, SelectField, StringFiel
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from portal.web.forms import LocalDecimalField
-from services.channels import SOURCE_LABELS
-from services.inputs import EMAIL
+from services.channels.connections import SOURCE_LABELS
+from services.core.inputs import EMAIL
 
 
 class OwnBookingForm(FlaskForm):

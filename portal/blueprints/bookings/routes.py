@@ -11,12 +11,16 @@ from portal.blueprints.bookings.forms import CancelRequestForm, DepositForm, Fil
 from portal.extensions import db
 from portal.web.forms import apply_conflict, apply_errors, page_number, parse_date
 from portal.web.render import hx_redirect, render
-from services import access, audit, booking_list, bookings, channel_bookings, inventory, pricing
-from services.errors import Conflict, Invalid
+from services.accounts import access
+from services.availability import inventory, pricing
+from services.bookings import listing, own
+from services.channels import host_changes
+from services.core import audit
+from services.core.errors import Conflict, Invalid
 
 
-def _data(form) -> bookings.OwnBookingData:
-    return bookings.OwnBookingData(
+def _data(form) -> own.OwnBookingData:
+    return own.OwnBookingData(
         category_id=form.category_id.data, arrival=form.arrival.data, departure=form.departure.data,
         guest_name=form.guest_name.data or "", units=form.units.data, guests=form.guests.data,
         guest_email=form.guest_email.data or "", guest_phone=form.guest_phone.data or "",
@@ -28,8 +32,8 @@ def _save(prop, form, booking_id=None):
     """Run the use case; on bad input put the messages next to the fields. Returns the booking or None."""
     try:
         if booking_id is None:
-            return bookings.create_own_booking(db.session, current_user, prop, _data(form))
-        return bookings.update_own_booking(db.session, current_user, prop, booking_id, _data(form))
+            return own.create_own_booking(db.session, current_user, prop, _data(form))
+        return own.update_own_booking(db.session, current_user, prop, booking_id, _data(form))
     except Invalid as e:
         apply_errors(form, e)
     except Conflict as e:
@@ -49,14 +53,14 @@ def index(slug):
     prop = access.property_for(db.session, current_user, slug)
     form = FilterForm(request.args)
     form.validate()
-    f = booking_list.Filters(
+    f = listing.Filters(
         source=form.source.data or "", status=form.status.data or "", q=form.q.data or "",
         arrival_from=form.arrival_from.data if not form.arrival_from.errors else None,
         arrival_to=form.arrival_to.data if not form.arrival_to.errors else None,
         risk_free=None if not form.risk_free.data else form.risk_free.data == "1",
         sort=form.sort.data or "created",
     )
-    page = booking_list.search(db.session, current_user, prop, f, page_number())
+    page = listing.search(db.session, current_user, prop, f, page_number())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render("bookings/list.html", "results", prop=prop, form=form, page=page, args=args)
 
@@ -91,7 +95,7 @@ def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
                             category_id=booking.category_id)
     modify.category_id.choices = [(c.id, c.name) for c in prop.categories]
     return render("bookings/detail.html", "booking_detail", status=status, prop=prop, b=booking, quote=q,
-                  unit_names=bookings.units_of(db.session, booking), events=audit.booking_events(db.session, booking),
+                  unit_names=own.units_of(db.session, booking), events=audit.booking_events(db.session, booking),
                   modify=modify, cancel=cancel or CancelRequestForm(formdata=None),
                   deposit=deposit or DepositForm(formdata=None, obj=booking))
 
@@ -101,7 +105,7 @@ def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
 def detail(slug, booking_id):
     """Guest contact (R24), stay, price breakdown, deposit, payment, voucher, channel, history."""
     prop = access.property_for(db.session, current_user, slug)
-    return _detail(prop, bookings.get_booking(db.session, current_user, prop, booking_id))
+    return _detail(prop, own.get_booking(db.session, current_user, prop, booking_id))
 
 
 @bp.post("/p/<slug>/bookings/<id:booking_id>/modify")
@@ -109,12 +113,12 @@ def detail(slug, booking_id):
 def modify(slug, booking_id):
     """R33/R34: change dates or room category of a channel booking; the channel is told."""
     prop = access.property_for(db.session, current_user, slug)
-    booking = bookings.get_booking(db.session, current_user, prop, booking_id)
+    booking = own.get_booking(db.session, current_user, prop, booking_id)
     form = ModifyForm()
     form.category_id.choices = [(c.id, c.name) for c in prop.categories]
     if form.validate_on_submit():
         try:
-            new = channel_bookings.modify(db.session, current_user, prop, booking.id, form.arrival.data,
+            new = host_changes.modify(db.session, current_user, prop, booking.id, form.arrival.data,
                                           form.departure.data, form.category_id.data)
             flash(_("Booking changed. The original order is marked as modified and the channel is informed."), "success")
             return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=new.id))
@@ -122,7 +126,7 @@ def modify(slug, booking_id):
             apply_errors(form, e)
         except Conflict as e:
             apply_conflict(form, e)
-        booking = bookings.get_booking(db.session, current_user, prop, booking_id)
+        booking = own.get_booking(db.session, current_user, prop, booking_id)
     return _detail(prop, booking, 422, modify=form)
 
 
@@ -133,10 +137,10 @@ def request_cancellation(slug, booking_id):
     prop = access.property_for(db.session, current_user, slug)
     form = CancelRequestForm()
     if form.validate_on_submit():
-        channel_bookings.request_cancellation(db.session, current_user, prop, booking_id, form.note.data or "")
+        host_changes.request_cancellation(db.session, current_user, prop, booking_id, form.note.data or "")
         flash(_("Cancellation requested: the channel has been sent the voucher number."), "success")
         return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))
-    return _detail(prop, bookings.get_booking(db.session, current_user, prop, booking_id), 422, cancel=form)
+    return _detail(prop, own.get_booking(db.session, current_user, prop, booking_id), 422, cancel=form)
 
 
 @bp.post("/p/<slug>/bookings/<id:booking_id>/deposit")
@@ -147,20 +151,20 @@ def deposit(slug, booking_id):
     form = DepositForm()
     if form.validate_on_submit():
         try:
-            bookings.set_deposit(db.session, current_user, prop, booking_id, form.deposit_amount.data,
+            own.set_deposit(db.session, current_user, prop, booking_id, form.deposit_amount.data,
                                          form.deposit_due.data)
             flash(_("Deposit saved."), "success")
             return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))
         except Invalid as e:
             apply_errors(form, e)
-    return _detail(prop, bookings.get_booking(db.session, current_user, prop, booking_id), 422, deposit=form)
+    return _detail(prop, own.get_booking(db.session, current_user, prop, booking_id), 422, deposit=form)
 
 
 @bp.route("/p/<slug>/bookings/<id:booking_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(slug, booking_id):
     prop = access.property_for(db.session, current_user, slug)
-    booking = bookings.editable_own_booking(db.session, current_user, prop, booking_id)
+    booking = own.editable_own_booking(db.session, current_user, prop, booking_id)
     form = OwnBookingForm(obj=booking if request.method == "GET" else None)
     form.set_choices(prop)
     if request.method == "GET":
@@ -177,6 +181,6 @@ def edit(slug, booking_id):
 @login_required
 def cancel(slug, booking_id):
     prop = access.property_for(db.session, current_user, slug)
-    booking = bookings.cancel_own_booking(db.session, current_user, prop, booking_id)
+    booking = own.cancel_own_booking(db.session, current_user, prop, booking_id)
     flash(_("Booking of %(name)s cancelled; its nights are free again.", name=booking.guest_name), "success")
     return hx_redirect(url_for("calendar.plan", slug=prop.slug, month=booking.arrival.strftime("%Y-%m")))

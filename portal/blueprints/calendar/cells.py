@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 from portal.web.i18n import fmt_date, gettext, money, request_memo, short_money
 from portal.web.labels import source_label
-from services.i18n import _l
+from services.core.i18n import _l
 
 
 def unit_cells(row, today: dt.date, book_base: str, detail_base: str) -> Markup:

@@ -13,9 +13,11 @@ from portal.extensions import db
 from portal.web.forms import apply_errors, parse_date, parse_month
 from portal.web.i18n import fmt_date, tr
 from portal.web.render import is_fragment_request, render
-from services import access, calendar, clock, inventory, rates
-from services.pricing import final_price
-from services.errors import Conflict, Invalid
+from services.accounts import access
+from services.availability import calendar, inventory, rates
+from services.core import clock
+from services.availability.pricing import final_price
+from services.core.errors import Conflict, Invalid
 
 
 def _plan(prop, month: dt.date):

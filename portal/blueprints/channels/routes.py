@@ -9,14 +9,16 @@ from portal.extensions import db
 from portal.web.forms import apply_errors
 from portal.web.i18n import tr
 from portal.web.render import hx_redirect, render
-from services import access, channels, ical, notify
-from services.channels import CHANNEL_LABELS
-from services.errors import Invalid
+from services.accounts import access
+from services.bookings import notify
+from services.channels import connections, ical
+from services.channels.connections import CHANNEL_LABELS
+from services.core.errors import Invalid
 from services.models import CHANNELS
 
 
 def _modules(prop, status=200, forms=None, new_key=None):
-    conns = channels.connections(db.session, prop)
+    conns = connections.of_property(db.session, prop)
     forms = forms or {}
     rows = []
     for name, source in CHANNELS.items():
@@ -43,14 +45,14 @@ def switch_on(slug, channel):
     source = CHANNELS[channel]
     form = ConnectionForm(prefix=source)
     if form.validate_on_submit():
-        conn = channels.connections(db.session, prop).get(source)
+        conn = connections.of_property(db.session, prop).get(source)
         try:
             if conn is not None and conn.active:
-                channels.update_settings(db.session, current_user, prop, channel, form.hold_minutes.data,
+                connections.update_settings(db.session, current_user, prop, channel, form.hold_minutes.data,
                                          form.webhook_url.data or "", form.payment_mode.data)
                 flash(_("Settings of %(channel)s saved.", channel=tr(CHANNEL_LABELS[source])), "success")
                 return hx_redirect(url_for("channels.modules", slug=slug))
-            conn, key = channels.switch_on(db.session, current_user, prop, channel, form.hold_minutes.data,
+            conn, key = connections.switch_on(db.session, current_user, prop, channel, form.hold_minutes.data,
                                            form.webhook_url.data or "", form.payment_mode.data)
             return _modules(prop, new_key={"source": source, "key": key, "secret": conn.webhook_secret})
         except Invalid as e:
@@ -63,8 +65,8 @@ def switch_on(slug, channel):
 def regenerate(slug, channel):
     """A new key; the old one stops working at once."""
     prop = access.property_for(db.session, current_user, slug)
-    key = channels.regenerate_key(db.session, current_user, prop, channel)
-    conn = channels.get_connection(db.session, prop, channel)
+    key = connections.regenerate_key(db.session, current_user, prop, channel)
+    conn = connections.get_connection(db.session, prop, channel)
     return _modules(prop, new_key={"source": conn.channel, "key": key, "secret": conn.webhook_secret})
 
 
@@ -72,7 +74,7 @@ def regenerate(slug, channel):
 @login_required
 def switch_off(slug, channel):
     prop = access.property_for(db.session, current_user, slug)
-    channels.revoke(db.session, current_user, prop, channel)
+    connections.revoke(db.session, current_user, prop, channel)
     flash(_("Module switched off: its key no longer works. Existing bookings stay."), "success")
     return hx_redirect(url_for("channels.modules", slug=slug))
 

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from portal.blueprints.main import bp
 from portal.extensions import db
 from portal.web.render import render
-from services import access
+from services.accounts import access
 
 
 @bp.route("/")

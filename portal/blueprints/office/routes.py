@@ -8,15 +8,16 @@ from portal.blueprints.office.forms import HostForm
 from portal.extensions import db
 from portal.web.forms import apply_errors
 from portal.web.render import hx_redirect, render
-from services import access, accounts, properties
-from services.errors import Invalid
+from services.accounts import access, users
+from services.properties import registry
+from services.core.errors import Invalid
 
 
 @bp.route("/office")
 @login_required
 def hosts():
     """The hosts and properties under contract with this office."""
-    props = properties.office_properties(db.session, current_user)
+    props = registry.office_properties(db.session, current_user)
     return render("office/hosts.html", props=props, form=HostForm(formdata=None), created=None)
 
 
@@ -29,13 +30,13 @@ def create_host():
     created = None
     if form.validate_on_submit():
         try:
-            user, prop, password = properties.create_host(
+            user, prop, password = registry.create_host(
                 db.session, current_user, form.host_name.data, form.email.data, form.property_name.data, form.slug.data)
             created = {"email": user.email, "password": password, "property": prop.name}
             form = HostForm(formdata=None)
         except Invalid as e:
             apply_errors(form, e)
-    props = properties.office_properties(db.session, current_user)
+    props = registry.office_properties(db.session, current_user)
     return render("office/hosts.html", status=200 if created else 422, props=props, form=form, created=created)
 
 
@@ -44,7 +45,7 @@ def create_host():
 def contract(slug, action):
     """Activate or end the brokerage contract (Vermittlungsvertrag) of a property."""
     prop = access.property_for(db.session, current_user, slug)
-    properties.set_contract(db.session, current_user, prop, action == "activate")
+    registry.set_contract(db.session, current_user, prop, action == "activate")
     flash(_("Contract for %(name)s activated: the host can log in now.", name=prop.name) if action == "activate"
           else _("Contract for %(name)s ended: the host has no access any more.", name=prop.name), "success")
     return hx_redirect(url_for("office.hosts"))
@@ -54,6 +55,6 @@ def contract(slug, action):
 @login_required
 def sign_out_user(user_id):
     """End every session of a host (a lost phone, a former employee): they must log in again."""
-    user = accounts.sign_out_user(db.session, current_user, user_id)
+    user = users.sign_out_user(db.session, current_user, user_id)
     flash(_("%(name)s has been signed out on every device.", name=user.name), "success")
     return hx_redirect(url_for("office.hosts"))

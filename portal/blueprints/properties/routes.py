@@ -9,8 +9,10 @@ from portal.blueprints.properties.forms import CategoryForm, ExtraCostForm, Prop
 from portal.extensions import db
 from portal.web.forms import apply_errors
 from portal.web.render import hx_redirect, render
-from services import access, audit, properties
-from services.errors import Invalid
+from services.accounts import access
+from services.core import audit
+from services.properties import registry
+from services.core.errors import Invalid
 
 
 def _forms(prop, details=None, category=None, cost=None):
@@ -35,7 +37,7 @@ def settings(slug):
     form = PropertyForm(prefix="p")
     if form.validate_on_submit():
         try:
-            properties.update_property(db.session, current_user, prop, form.data)
+            registry.update_property(db.session, current_user, prop, form.data)
             flash(_("Property details saved."), "success")
             return hx_redirect(url_for("properties.settings", slug=slug))
         except Invalid as e:
@@ -50,7 +52,7 @@ def add_category(slug):
     form = CategoryForm(prefix="c")
     if form.validate_on_submit():
         try:
-            cat = properties.add_category(db.session, current_user, prop, form.name.data, form.max_guests.data, form.unit_names.data)
+            cat = registry.add_category(db.session, current_user, prop, form.name.data, form.max_guests.data, form.unit_names.data)
             flash(_("Room category %(name)s added.", name=cat.name), "success")
             return hx_redirect(url_for("properties.settings", slug=slug))
         except Invalid as e:
@@ -66,7 +68,7 @@ def add_cost(slug):
     form.category_id.choices = [(0, "")] + [(c.id, c.name) for c in prop.categories]
     if form.validate_on_submit():
         try:
-            properties.add_extra_cost(db.session, current_user, prop, form.name.data, str(form.amount.data),
+            registry.add_extra_cost(db.session, current_user, prop, form.name.data, str(form.amount.data),
                                       form.per.data, form.category_id.data)
             flash(_("Mandatory cost added; final prices include it now."), "success")
             return hx_redirect(url_for("properties.settings", slug=slug))
@@ -79,7 +81,7 @@ def add_cost(slug):
 @login_required
 def remove_cost(slug, cost_id):
     prop = access.property_for(db.session, current_user, slug)
-    properties.remove_extra_cost(db.session, current_user, prop, cost_id)
+    registry.remove_extra_cost(db.session, current_user, prop, cost_id)
     flash(_("Mandatory cost removed."), "success")
     return hx_redirect(url_for("properties.settings", slug=slug))
 

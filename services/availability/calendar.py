@@ -1,0 +1,129 @@
+"""The occupancy plan (Belegungsplan) as data: categories x days, units with booking bars.
+
+Built in a fixed number of queries whatever the number of units or days, so the page
+stays fast as a property grows (tests/services/availability/test_calendar.py counts them).
+"""
+from __future__ import annotations
+
+import calendar as cal
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from services.core import clock
+from services.availability.pricing import final_price
+from services.availability.inventory import Night, nights_for, nights_of, occupying
+from services.models import Booking, Occupancy, Property, RoomCategory, Unit
+
+
+@dataclass(frozen=True, slots=True)
+class BarBooking:
+    """What the plan shows of a booking (read as plain columns: a month holds hundreds of them)."""
+    id: int
+    guest_name: str
+    source: str
+    status: str
+    arrival: dt.date
+    departure: dt.date
+
+
+@dataclass
+class Bar:
+    booking: BarBooking
+    span: int
+    continues_before: bool
+    continues_after: bool
+
+    @property
+    def kind(self) -> str:
+        """The legend entry: the source, or 'hold' for a temporary unconfirmed reservation."""
+        return "hold" if self.booking.status == "pending" else self.booking.source
+
+
+@dataclass
+class UnitRow:
+    unit: Unit
+    # Each item is a Bar or the date of a free night.
+    cells: list[Bar | dt.date] = field(default_factory=list)
+
+
+@dataclass
+class CategoryRow:
+    category: RoomCategory
+    nights: list[Night]
+    finals: list  # final price for one night, mandatory costs included (R4)
+    units: list[UnitRow]
+
+
+@dataclass
+class Plan:
+    prop: Property
+    start: dt.date
+    end: dt.date  # exclusive
+    today: dt.date
+    days: list[dt.date]
+    rows: list[CategoryRow]
+
+    @property
+    def prev_month(self) -> dt.date:
+        return (self.start - dt.timedelta(days=1)).replace(day=1)
+
+    @property
+    def next_month(self) -> dt.date:
+        return self.end
+
+
+def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
+    start = month.replace(day=1)
+    return start, start + dt.timedelta(days=cal.monthrange(start.year, start.month)[1])
+
+
+def build(session: Session, prop: Property, start: dt.date, end: dt.date) -> Plan:
+    categories = list(session.scalars(
+        sa.select(RoomCategory).where(RoomCategory.property_id == prop.id)
+        .options(selectinload(RoomCategory.units), selectinload(RoomCategory.prop).selectinload(Property.extra_costs))
+        .order_by(RoomCategory.position, RoomCategory.id)
+    ))
+    days = nights_of(start, end)
+    figures = nights_for(session, [c.id for c in categories], start, end) if categories else {}
+    unit_ids = [u.id for c in categories for u in c.units]
+    taken: dict[int, dict[dt.date, BarBooking]] = {uid: {} for uid in unit_ids}
+    if unit_ids:
+        rows = session.execute(
+            sa.select(Occupancy.unit_id, Occupancy.night, Booking.id, Booking.guest_name, Booking.source,
+                      Booking.status, Booking.arrival, Booking.departure)
+            .join(Booking, Booking.id == Occupancy.booking_id)
+            .where(Occupancy.unit_id.in_(unit_ids), Occupancy.night >= start, Occupancy.night < end,
+                   occupying(clock.now()))
+        )
+        bookings: dict[int, BarBooking] = {}
+        for uid, night, *columns in rows:
+            b = bookings.get(columns[0])
+            if b is None:
+                b = bookings[columns[0]] = BarBooking(*columns)
+            taken[uid][night] = b
+    plan_rows = []
+    for c in categories:
+        nights = [figures[c.id][d] for d in days]
+        finals = [final_price(prop, c.id, n.price) for n in nights]
+        plan_rows.append(CategoryRow(c, nights, finals, [_unit_row(u, days, taken[u.id]) for u in c.units]))
+    return Plan(prop, start, end, clock.today(prop.timezone), days, plan_rows)
+
+
+def _unit_row(unit: Unit, days: list[dt.date], taken: dict[dt.date, BarBooking]) -> UnitRow:
+    row = UnitRow(unit)
+    i = 0
+    while i < len(days):
+        b = taken.get(days[i])
+        if b is None:
+            row.cells.append(days[i])
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(days) and (nb := taken.get(days[j + 1])) is not None and nb.id == b.id:
+            j += 1
+        row.cells.append(Bar(b, j - i + 1, b.arrival < days[i], b.departure > days[j] + dt.timedelta(days=1)))
+        i = j + 1
+    return row

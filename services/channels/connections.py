@@ -1,0 +1,133 @@
+"""Channel modules (R30): switching a channel on for a property, its settings, its key
+(made by services.channels.api_keys, shown once); the names of channels and booking sources."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.accounts import access
+from services.channels import api_keys
+from services.core import audit, clock, outbound
+from services.core.db import use_case
+from services.core.errors import Invalid, NotFound
+from services.core.i18n import _l
+from services.models import CHANNELS, PAYMENT_MODES, ChannelConnection, Property, User
+
+# Where a booking came from, named the same on every page, in every e-mail and filter: the
+# one table of this vocabulary (the channels are the online sources).
+SOURCE_LABELS = {
+    "own": _l("Own booking"),
+    "tourist_office": _l("Tourist-office booking site"),
+    "slevomat": _l("Slevomat (deal site, vouchers)"),
+    "booking": _l("Booking.com"),
+    "e_domizil": _l("e-domizil"),
+    "api": _l("Other API client"),
+    "ical": _l("Imported calendar"),
+}
+CHANNEL_LABELS = {source: SOURCE_LABELS[source] for source in CHANNELS.values()}
+
+
+def channel_label(code: str):
+    """A channel's name (a translatable Message) for its code; unknown codes as they are."""
+    return CHANNEL_LABELS.get(code, code)
+
+
+def channel_source(name: str) -> str:
+    """'tourist-office' (CLI/API spelling) or 'tourist_office' -> the booking source."""
+    if name in CHANNELS:
+        return CHANNELS[name]
+    if name in CHANNELS.values():
+        return name
+    raise Invalid({"channel": _l("Unknown channel. Use one of: %(names)s", names=", ".join(CHANNELS))})
+
+
+def of_property(session: Session, prop: Property) -> dict[str, ChannelConnection]:
+    rows = session.scalars(sa.select(ChannelConnection).where(ChannelConnection.property_id == prop.id))
+    return {c.channel: c for c in rows}
+
+
+def get_connection(session: Session, prop: Property, channel: str) -> ChannelConnection:
+    conn = session.scalar(sa.select(ChannelConnection).where(
+        ChannelConnection.property_id == prop.id, ChannelConnection.channel == channel_source(channel)))
+    if conn is None:
+        raise NotFound(_l("This channel is not switched on."))
+    return conn
+
+
+def _validate_settings(hold_minutes, webhook_url: str, payment_mode: str) -> tuple[int, str, str]:
+    errors = {}
+    try:
+        hold = int(hold_minutes)
+        if not 1 <= hold <= 1440:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["hold_minutes"] = _l("Enter minutes from 1 to 1440.")
+        hold = 60
+    url = (webhook_url or "").strip()
+    if url:
+        # Checked again, after resolving the name, at every delivery (services.core.outbound).
+        try:
+            url = outbound.check_url(url, max_length=500)
+        except outbound.Refused as e:
+            errors["webhook_url"] = (outbound.NOT_PUBLIC if e.reason == "address_not_allowed" else
+                                     _l("Enter a full http:// or https:// address, or leave it empty."))
+    if payment_mode not in PAYMENT_MODES:
+        errors["payment_mode"] = _l("Choose how the guest pays.")
+    if errors:
+        raise Invalid(errors)
+    return hold, url, payment_mode
+
+
+def switch_on(session: Session, actor: User | None, prop: Property, channel: str, hold_minutes=60,
+              webhook_url: str = "", payment_mode: str | None = None) -> tuple[ChannelConnection, str]:
+    """Switch a channel module on (or on again): returns the connection and its new key, shown once."""
+    if actor is not None:
+        access.check_property(actor, prop)
+    source = channel_source(channel)
+    if payment_mode is None:
+        payment_mode = "prepaid" if source == "e_domizil" else "on_arrival"  # R22
+    hold, url, mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
+    with use_case(session) as uc:
+        now = clock.now()
+        conn = session.scalar(sa.select(ChannelConnection).where(
+            ChannelConnection.property_id == prop.id, ChannelConnection.channel == source))
+        if conn is None:
+            conn = ChannelConnection(property_id=prop.id, channel=source, created_at=now)
+            session.add(conn)
+        conn.active, conn.hold_minutes, conn.webhook_url, conn.payment_mode, conn.updated_at = True, hold, url, mode, now
+        key = api_keys.new_key(conn)
+        audit.record(session, actor, prop, "channel_on", channel=source)
+        uc.keep(conn)
+    return conn, key
+
+
+def regenerate_key(session: Session, actor: User, prop: Property, channel: str) -> str:
+    access.check_property(actor, prop)
+    conn = get_connection(session, prop, channel)
+    with use_case(session):
+        key = api_keys.new_key(conn)
+        conn.active, conn.updated_at = True, clock.now()
+        audit.record(session, actor, prop, "channel_key_regenerated", channel=conn.channel)
+    return key
+
+
+def revoke(session: Session, actor: User, prop: Property, channel: str) -> None:
+    """Switch the module off: the key stops working at once; bookings stay."""
+    access.check_property(actor, prop)
+    conn = get_connection(session, prop, channel)
+    with use_case(session):
+        conn.active, conn.key_prefix, conn.key_hash, conn.updated_at = False, None, "", clock.now()
+        audit.record(session, actor, prop, "channel_off", channel=conn.channel)
+
+
+def update_settings(session: Session, actor: User, prop: Property, channel: str, hold_minutes, webhook_url: str,
+                    payment_mode: str) -> ChannelConnection:
+    access.check_property(actor, prop)
+    conn = get_connection(session, prop, channel)
+    with use_case(session) as uc:
+        conn.hold_minutes, conn.webhook_url, conn.payment_mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
+        conn.updated_at = clock.now()
+        audit.record(session, actor, prop, "channel_settings", channel=conn.channel, hold_minutes=conn.hold_minutes,
+                     payment_mode=conn.payment_mode)
+        uc.keep(conn)
+    return conn

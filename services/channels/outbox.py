@@ -1,0 +1,124 @@
+"""Delivering what the outbox tables hold: webhooks to channels, e-mails to hosts.
+
+Rows are claimed in a short transaction (a lease, so that two workers never send the same
+row at once; SKIP LOCKED on PostgreSQL), sent outside any transaction, and the outcome is
+written back. A row is never deleted: undelivered ones are retried with backoff, and one
+that a receiver acknowledged with 2xx is never sent again. Should the worker die between
+a 2xx and recording it, the event goes out once more with the same X-Portal-Event-Id,
+which receivers use to drop duplicates.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.core import clock, outbound
+from services.models import ChannelConnection, MailMessage, OutboxEvent
+from services.bookings.notify import backoff
+
+LEASE = dt.timedelta(minutes=5)
+MAX_ERROR = 500
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _claim(session: Session, model, limit: int) -> list[int]:
+    now = clock.now()
+    done = model.delivered_at if model is OutboxEvent else model.sent_at
+    q = sa.select(model).where(done.is_(None), model.next_attempt_at <= now).order_by(model.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    rows = list(session.scalars(q))
+    for row in rows:
+        row.next_attempt_at = now + LEASE
+    session.commit()
+    return [r.id for r in rows]
+
+
+@dataclass
+class Result:
+    sent: int = 0
+    failed: int = 0
+
+
+def deliver_webhooks(session: Session, limit: int = 100, timeout: float = 10.0) -> Result:
+    result = Result()
+    for event_id in _claim(session, OutboxEvent, limit):
+        row = session.get(OutboxEvent, event_id)
+        conn = session.get(ChannelConnection, row.connection_id)
+        body = row.body.encode()
+        url = conn.webhook_url
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "hotelier-portal-webhooks/1",
+            "X-Portal-Event": row.event,
+            "X-Portal-Event-Id": str(row.id),
+            "X-Portal-Signature": sign(conn.webhook_secret, body),
+        }
+        session.commit()  # hold no transaction (nor lock) while waiting for the receiver
+        error = ""
+        try:
+            # Public addresses only (checked after resolving), no redirects, only the status read.
+            outbound.post(url, body, headers=headers, timeout=timeout)
+        except outbound.Refused as e:
+            # Only the reason, never what the receiver answered or an exception's text.
+            error = str(outbound.reason_message(e.reason, e.status))
+        _outcome(session, session.get(OutboxEvent, event_id), "delivered_at", error, result)
+    return result
+
+
+@dataclass
+class SMTPSettings:
+    server: str
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    use_tls: bool = False
+    sender: str = "portal@localhost"
+
+
+def deliver_mail(session: Session, smtp: SMTPSettings | None, limit: int = 100) -> Result:
+    """Send queued e-mails through SMTP; without a mail server they stay in the message log."""
+    result = Result()
+    if smtp is None or not smtp.server:
+        return result
+    for mail_id in _claim(session, MailMessage, limit):
+        row = session.get(MailMessage, mail_id)
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = smtp.sender, row.recipient, row.subject
+        msg.set_content(row.body)
+        session.commit()
+        error = ""
+        try:
+            with smtplib.SMTP(smtp.server, smtp.port, timeout=15) as client:
+                if smtp.use_tls:
+                    client.starttls()
+                if smtp.username:
+                    client.login(smtp.username, smtp.password)
+                client.send_message(msg)
+        except (smtplib.SMTPException, OSError) as e:
+            error = f"{type(e).__name__}: {e}"
+        _outcome(session, session.get(MailMessage, mail_id), "sent_at", error, result)
+    return result
+
+
+def _outcome(session: Session, row, done_field: str, error: str, result: Result) -> None:
+    """Write back one attempt: done (never sent again), or the error and when to retry."""
+    row.attempts += 1
+    if error:
+        row.last_error, row.next_attempt_at = error[:MAX_ERROR], clock.now() + backoff(row.attempts)
+        result.failed += 1
+    else:
+        setattr(row, done_field, clock.now())
+        row.last_error = ""
+        result.sent += 1
+    session.commit()

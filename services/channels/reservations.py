@@ -1,0 +1,212 @@
+"""Channel reservations (R31-R37): holds, confirmation with voucher, cancellation, retries.
+
+The JSON API is a thin adapter over these functions; the host's side (modifications,
+cancellation requests) lives in services/channels/host_changes.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.availability import inventory, pricing
+from services.bookings import notify
+from services.channels import wire
+from services.core import audit, clock, inputs
+from services.core.db import use_case
+from services.channels.connections import channel_label
+from services.core.errors import Conflict, Invalid, NotFound
+from services.core.i18n import _l
+from services.models import Booking, ChannelConnection, RoomCategory
+
+MAX_NIGHTS = inputs.MAX_NIGHTS
+VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
+
+
+@dataclass
+class ReservationInput:
+    external_id: str
+    room_category_id: int
+    arrival: dt.date
+    departure: dt.date
+    units: int
+    guests: int
+    guest_name: str
+    guest_email: str
+    guest_phone: str
+    status: str
+    total_price: Decimal | None
+    risk_free: bool
+    free_cancellation_until: dt.datetime | None
+
+
+def new_voucher(session: Session) -> str:
+    while True:
+        code = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(10))
+        if not session.scalar(sa.select(Booking.id).where(Booking.voucher == code)):
+            return code
+
+
+def find(session: Session, conn: ChannelConnection, booking_id: int) -> Booking:
+    """A reservation of this connection; another's is 'not found' (no leak)."""
+    b = session.get(Booking, booking_id)
+    if b is None or b.connection_id != conn.id:
+        raise NotFound(_l("No such reservation."))
+    return b
+
+
+def create(session: Session, conn: ChannelConnection, data: ReservationInput) -> tuple[Booking, bool]:
+    """Create a hold or a paid reservation. Returns (booking, created); a retry returns the first one."""
+    existing = session.scalar(sa.select(Booking).where(
+        Booking.connection_id == conn.id, Booking.external_id == data.external_id))
+    if existing is not None:
+        return existing, False
+    prop = conn.prop
+    cat = session.get(RoomCategory, data.room_category_id)
+    errors = {}
+    if cat is None or cat.property_id != prop.id:
+        errors["room_category_id"] = _l("No such room category at this property.")
+    elif data.units > len(cat.units):
+        errors["units"] = _l("This category has only %(n)s units.", n=len(cat.units))
+    elif data.guests > cat.max_guests * data.units:
+        errors["guests"] = _l("At most %(n)s guests fit.", n=cat.max_guests * data.units)
+    inputs.stay(data.arrival, data.departure, errors, max_nights=MAX_NIGHTS, today=clock.today(prop.timezone))
+    if errors:
+        raise Invalid(errors)
+    now = clock.now()
+    b = Booking(
+        property_id=prop.id, category_id=cat.id, source=conn.channel, status=data.status,
+        arrival=data.arrival, departure=data.departure, units=data.units, guests=data.guests,
+        guest_name=data.guest_name, guest_email=data.guest_email, guest_phone=data.guest_phone,
+        connection_id=conn.id, external_id=data.external_id, payment_mode=conn.payment_mode,
+        risk_free=data.risk_free, free_cancellation_until=data.free_cancellation_until,
+        created_at=now, updated_at=now,
+        hold_expires_at=now + dt.timedelta(minutes=conn.hold_minutes) if data.status == "pending" else None,
+    )
+    b.price_breakdown = pricing.breakdown(session, prop, cat, data.arrival, data.departure, data.units, data.total_price)
+    b.total_price = Decimal(b.price_breakdown["total"]) if b.price_breakdown["total"] else None
+    pricing.check_total(b.total_price)
+    if data.status == "confirmed":
+        b.voucher = new_voucher(session)  # R37: only for a fully paid stay
+    session.add(b)
+    try:
+        session.flush()
+    except IntegrityError:
+        # The same order arrived twice at once: the other request created it.
+        session.rollback()
+        return find_external(session, conn, data.external_id), False
+    with use_case(session) as uc:
+        inventory.take(session, b)
+        channel = conn.channel
+        if data.status == "pending":
+            audit.booking_event(session, b, "hold_created", channel=channel, until=b.hold_expires_at.isoformat())
+        else:
+            audit.booking_event(session, b, "created", channel=channel)
+            _mail_new(session, b)
+        uc.keep(b, b.prop)  # the answer (wire.reservation) needs no query after the commit
+    return b, True
+
+
+def find_external(session: Session, conn: ChannelConnection, external_id: str) -> Booking:
+    b = session.scalar(sa.select(Booking).where(Booking.connection_id == conn.id, Booking.external_id == external_id))
+    if b is None:
+        raise Conflict(_l("The reservation could not be stored; please retry."), code="retry")
+    return b
+
+
+def _mail_new(session, b: Booking) -> None:
+    notify.mail_host(
+        session, b.prop,
+        _l("New booking: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
+        _l("A new booking arrived from %(channel)s.\n\nGuest: %(guest)s, %(email)s, %(phone)s\nStay: %(stay)s, %(category)s x %(units)s\nVoucher: %(voucher)s\nTotal: %(total)s",
+           channel=channel_label(b.source), guest=b.guest_name, email=b.guest_email or "-", phone=b.guest_phone or "-",
+           stay=notify.stay(b), category=b.category.name, units=b.units, voucher=b.voucher or "-",
+           total=f"{b.total_price} {b.prop.currency}" if b.total_price is not None else "-"),
+    )
+
+
+def confirm(session: Session, conn: ChannelConnection, booking_id: int) -> Booking:
+    """Payment complete: a voucher now (R37). An expired hold must find its nights again."""
+    b = find(session, conn, booking_id)
+    if b.status == "confirmed":
+        return b
+    if b.status in ("cancelled", "modified"):
+        raise Conflict(_l("This reservation is %(status)s and cannot be confirmed.", status=b.status), code="not_pending")
+    was_expired = b.effective_status(clock.now()) == "expired"
+    with use_case(session) as uc:
+        # Give back whatever the hold still occupies and take the nights as a confirmed booking.
+        inventory.release(session, b)
+        b.status, b.hold_expires_at = "confirmed", None
+        inventory.take(session, b)
+        b.voucher = new_voucher(session)
+        b.updated_at = clock.now()
+        audit.booking_event(session, b, "confirmed", voucher=b.voucher, after_expiry=was_expired)
+        notify.mail_host(
+            session, b.prop,
+            _l("Hold confirmed: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
+            _l("The temporarily unconfirmed reservation of %(guest)s (%(stay)s) is paid and confirmed. Voucher: %(voucher)s",
+               guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher),
+        )
+        uc.keep(b, b.prop)
+    return b
+
+
+def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: int | None = None) -> Booking:
+    """Only the channel cancels (R32); the nights are free at once. `units` cancels part of a multi-unit stay."""
+    b = find(session, conn, booking_id)
+    if b.status == "modified":
+        raise Conflict(_l("This reservation was replaced by a change; cancel the new one."), code="modified")
+    if b.status in ("cancelled", "expired"):
+        return b
+    if units is not None and not 1 <= units <= b.units:
+        raise Invalid({"units": _l("Cancel from 1 to %(n)s units.", n=b.units)})
+    with use_case(session) as uc:
+        now = clock.now()
+        if units is None or units == b.units:
+            b.status = "cancelled"
+            inventory.release(session, b)
+            audit.booking_event(session, b, "cancelled", channel=conn.channel)
+            text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s, voucher %(voucher)s). The nights are free again.",
+                      channel=channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher or "-")
+        else:
+            inventory.release_units(session, b, units)
+            if b.total_price is not None:
+                b.total_price = (b.total_price * (b.units - units) / b.units).quantize(Decimal("0.01"))
+            b.price_breakdown = pricing.breakdown(session, b.prop, b.category, b.arrival, b.departure, b.units - units, b.total_price)
+            b.units -= units
+            audit.booking_event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)
+            text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
+                      channel=channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
+        b.updated_at = now
+        notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)), text)
+        uc.keep(b, b.prop)
+    return b
+
+
+def sweep(session: Session) -> int:
+    """Mark holds past their time as expired, for the record (availability never waits for this)."""
+    now = clock.now()
+    expired = list(session.scalars(sa.select(Booking).where(Booking.hold_ran_out(now))))
+    for b in expired:
+        inventory.release(session, b)
+        b.status, b.updated_at = "expired", now
+        audit.booking_event(session, b, "expired")
+        notify.webhook(session, b.connection, "reservation.expired", wire.reservation(b))
+    session.commit()
+    return len(expired)
+
+
+def changed_since(session: Session, conn: ChannelConnection, since: dt.datetime, after_id: int = 0,
+                  limit: int = 50) -> list[Booking]:
+    """Reservations of this connection changed after `since`, oldest change first (ties by id)."""
+    return list(session.scalars(
+        sa.select(Booking).where(
+            Booking.connection_id == conn.id,
+            sa.or_(Booking.updated_at > since, sa.and_(Booking.updated_at == since, Booking.id > after_id)),
+        ).order_by(Booking.updated_at, Booking.id).limit(limit)
+    ))

@@ -1,0 +1,196 @@
+"""Properties, room categories and mandatory costs; the brokerage contract; offices."""
+from __future__ import annotations
+
+import re
+import secrets
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.accounts import access, users
+from services.core import audit, clock, inputs
+from services.availability.inventory import touch
+from services.core.errors import Forbidden, Invalid
+from services.core.db import use_case
+from services.core.i18n import _l
+from services.models import ExtraCost, Office, Property, RoomCategory, Unit, User
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+# -- properties and the brokerage contract -------------------------------------------------
+
+def create_host(session: Session, actor: User, host_name: str, email: str, property_name: str, slug: str) -> tuple[User, Property, str]:
+    """Staff register a host with a first property; returns a one-time password to hand over."""
+    access.require_staff(actor)
+    if actor.office_id is None:
+        raise Forbidden(_l("Only tourist-office staff can do this."))
+    slug = slug.strip().lower()
+    errors = {}
+    property_name = inputs.line(property_name, "property_name", errors, required=_l("Enter the property's name."),
+                                max_len=120)
+    if not SLUG.match(slug):
+        errors["slug"] = _l("Use lower-case letters, digits and dashes only.")
+    elif session.scalar(sa.select(Property.id).where(Property.slug == slug)):
+        errors["slug"] = _l("This address is taken already.")
+    password = secrets.token_urlsafe(9)
+    with use_case(session) as uc:  # errors found after the account was added leave nothing behind
+        try:
+            user = users.create_user(session, email, host_name, password, "host")
+            user.must_change_password = True  # the one-time password is replaced at the first login
+        except Invalid as e:
+            errors = {**{("host_name" if k == "name" else k): v for k, v in e.errors.items()}, **errors}
+        if errors:
+            raise Invalid(errors)
+        prop = Property(slug=slug, name=property_name, owner_id=user.id, office_id=actor.office_id,
+                        email=user.email, created_at=clock.now())
+        session.add(prop)
+        session.flush()
+        audit.record(session, actor, prop, "host_created", f"{user.name} <{user.email}>, {prop.name}")
+        uc.keep(user, prop)
+    return user, prop, password
+
+
+def set_contract(session: Session, actor: User, prop: Property, active: bool) -> None:
+    """Activate (or end) the brokerage contract; only then (or no longer) may the host log in to it."""
+    access.require_staff(actor)
+    access.check_property(actor, prop)
+    with use_case(session):
+        prop.contract_active_since = clock.now() if active else None
+        if not active:
+            users.end_sessions(session, prop.owner)  # the host is out at once, not at the next login
+        audit.record(session, actor, prop, "contract_activated" if active else "contract_ended", prop.name)
+
+
+def office_properties(session: Session, actor: User) -> list[Property]:
+    access.require_staff(actor)
+    return list(session.scalars(
+        sa.select(Property).where(access.visible_properties(actor))
+        .options(sa.orm.joinedload(Property.owner)).order_by(Property.name)
+    ))
+
+
+PROPERTY_FIELDS = ("name", "street", "postcode", "city", "country", "phone", "email")
+_PROPERTY_LENGTHS = {"name": 120, "street": 120, "postcode": 12, "city": 80, "country": 2, "phone": 40, "email": 254}
+
+
+def update_property(session: Session, actor: User, prop: Property, values: dict[str, str]) -> None:
+    access.check_property(actor, prop)
+    errors = {}
+    values = {k: inputs.line(values.get(k), k, errors, max_len=_PROPERTY_LENGTHS[k]) for k in PROPERTY_FIELDS}
+    if not values["name"] and "name" not in errors:
+        errors["name"] = _l("Enter the property's name.")
+    if values["email"] and "email" not in errors and not inputs.EMAIL.match(values["email"]):
+        errors["email"] = _l("Enter a valid e-mail address.")
+    if values["country"] and "country" not in errors and not re.fullmatch(r"[A-Za-z]{2}", values["country"]):
+        errors["country"] = _l("Use the two-letter country code, e.g. DE.")
+    if errors:
+        raise Invalid(errors)
+    with use_case(session):
+        values["country"] = values["country"].upper()
+        changed = {k: v for k, v in values.items() if getattr(prop, k) != v}
+        for k, v in changed.items():
+            setattr(prop, k, v)
+        if changed:
+            audit.record(session, actor, prop, "property_changed", ", ".join(f"{k}={v}" for k, v in changed.items()))
+
+
+def _int(value, field: str, low: int, high: int, errors: dict) -> int:
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        errors[field] = _l("Enter a whole number.")
+        return 0
+    if not low <= n <= high:
+        errors[field] = _l("Enter a number from %(low)s to %(high)s.", low=low, high=high)
+    return n
+
+
+def add_category(session: Session, actor: User, prop: Property, name: str, max_guests, unit_names: str) -> RoomCategory:
+    """Add a room category; `unit_names` is one unit name per line or comma ("Room 12, Room 14")."""
+    access.check_property(actor, prop)
+    errors = {}
+    name = inputs.line(name, "name", errors, required=_l("Enter a name, e.g. Double room."), max_len=80)
+    guests = _int(max_guests, "max_guests", 1, 30, errors)
+    names = []
+    for piece in re.split(r"[,\n]", unit_names if isinstance(unit_names, str) else ""):
+        names.append(inputs.line(piece, "unit_names", errors, max_len=40))
+    names = [n for n in names if n]
+    if "unit_names" in errors:
+        names = []  # a name with control characters, or too long: its message stands
+    elif not names:
+        errors["unit_names"] = _l("Name at least one unit, e.g. Room 12.")
+    elif len(set(names)) != len(names):
+        errors["unit_names"] = _l("Each unit needs its own name.")
+    elif len(names) > 200:
+        errors["unit_names"] = _l("At most 200 units.")
+    if errors:
+        raise Invalid(errors)
+    with use_case(session) as uc:
+        touch(session, prop.id)
+        cat = RoomCategory(property_id=prop.id, name=name, max_guests=guests, position=len(prop.categories))
+        session.add(cat)
+        session.flush()
+        session.add_all(Unit(category_id=cat.id, name=n, position=i) for i, n in enumerate(names))
+        audit.record(session, actor, prop, "category_added", f"{cat.name}: {', '.join(names)}")
+        uc.keep(cat)
+    return cat
+
+
+def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amount: str, per: str, category_id: str | int | None) -> ExtraCost:
+    access.check_property(actor, prop)
+    errors = {}
+    name = inputs.line(name, "name", errors, required=_l("Enter a name, e.g. Final cleaning."), max_len=80)
+    value = inputs.amount(str(amount))
+    if value is None:
+        errors["amount"] = _l("Enter an amount of 0 or more, e.g. 45.00.")
+        value = Decimal(0)
+    elif value > inputs.MAX_COSTS:
+        errors["amount"] = _l("A mandatory cost can be at most %(max)s.", max=inputs.MAX_COSTS)
+    if per not in ("stay", "night"):
+        errors["per"] = _l("Choose per stay or per night.")
+    # 0 is the form's "all room categories" (SelectField coerce=int), like None and "".
+    cat_id = int(category_id) if category_id not in (None, "", "0", 0) else None
+    if cat_id is not None and cat_id not in {c.id for c in prop.categories}:
+        errors["category_id"] = _l("Choose a room category of this property.")
+    if "amount" not in errors and "category_id" not in errors:
+        # Bounded together too, so that no booking's total can outgrow its column (services.core.inputs).
+        scopes = [cat_id] if cat_id is not None else [c.id for c in prop.categories] or [None]
+        total = value + max(sum((c.amount for c in prop.extra_costs if c.category_id in (None, scope)), Decimal(0))
+                            for scope in scopes)
+        if total > inputs.MAX_COSTS:
+            errors["amount"] = _l("The mandatory costs of a room category can add up to at most %(max)s; "
+                                  "with this one they would come to %(total)s.", max=inputs.MAX_COSTS, total=total)
+    if errors:
+        raise Invalid(errors)
+    with use_case(session) as uc:
+        touch(session, prop.id)
+        cost = ExtraCost(property_id=prop.id, category_id=cat_id, name=name, amount=value, per=per)
+        session.add(cost)
+        audit.record(session, actor, prop, "extra_cost_added", f"{cost.name} {cost.amount} {per}")
+        uc.keep(cost)
+    return cost
+
+
+def remove_extra_cost(session: Session, actor: User, prop: Property, cost_id: int) -> None:
+    access.check_property(actor, prop)
+    cost = access.of_property(session, ExtraCost, cost_id, prop.id, _l("No such cost."))
+    with use_case(session):
+        touch(session, prop.id)
+        session.delete(cost)
+        audit.record(session, actor, prop, "extra_cost_removed", f"{cost.name} {cost.amount}")
+
+
+def property_by_slug(session: Session, slug: str) -> Property | None:
+    """For operators (the CLI), who act outside any tenant; requests use access.property_for."""
+    return session.scalar(sa.select(Property).where(Property.slug == slug))
+
+
+def ensure_office(session: Session, name: str) -> Office:
+    office = session.scalar(sa.select(Office).where(Office.name == name))
+    if office is None:
+        office = Office(name=name)
+        session.add(office)
+        session.flush()
+    return office
