@@ -8,19 +8,26 @@ CATALOGS := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 
 .PHONY: run test test-fast install translations extract-messages bench clean
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+# `make run` needs the runtime dependencies only; the test tools come with `make test`.
+# pip's chatter goes to a log, shown only when the installation fails.
+$(VENV)/.runtime: pyproject.toml
+	@echo "Installing the runtime dependencies into $(VENV) (a minute the first time)..."
+	@python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install --disable-pip-version-check --upgrade pip -e . > $(VENV)/pip.log 2>&1 \
+	  || { cat $(VENV)/pip.log; exit 1; }
+	@touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed translations
 
 # Compiled catalogs (.mo) are build output, not committed.
-translations: $(VENV)/.installed $(CATALOGS:.po=.mo)
+translations: $(VENV)/.runtime $(CATALOGS:.po=.mo)
 
 %.mo: %.po
-	$(VENV)/bin/pybabel compile --use-fuzzy -f -i $< -o $@ >/dev/null
+	@$(VENV)/bin/pybabel -q compile --use-fuzzy -f -i $< -o $@
 
 extract-messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o portal/translations/messages.pot --no-location --sort-output .
@@ -29,13 +36,13 @@ extract-messages: $(VENV)/.installed
 # The worker (webhooks, e-mails, hold sweep, iCal sync) runs beside the server and stops with it.
 # A signing key for local use, made once (production sets SECRET_KEY; the app refuses to start without one).
 instance/secret_key:
-	mkdir -p instance
-	umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
+	@mkdir -p instance
+	@umask 077; python3 -c 'import secrets; print(secrets.token_hex(32))' > $@
 
-run: install instance/secret_key
-	$(FLASK) db upgrade
-	$(FLASK) demo --if-empty
-	$(FLASK) worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; $(FLASK) run --host $(HOST) --port $(PORT)
+run: $(VENV)/.runtime translations instance/secret_key
+	@$(FLASK) db upgrade
+	@$(FLASK) demo --if-empty --quiet
+	@$(FLASK) worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; $(FLASK) serve --host $(HOST) --port $(PORT)
 
 # The whole suite; `make test-fast` leaves out the browser (Chromium) and PostgreSQL-only tests.
 test: install

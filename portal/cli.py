@@ -18,16 +18,34 @@ from services.properties.registry import ensure_office
 def register(app) -> None:
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no property yet.")
-    def demo_command(if_empty):
+    @click.option("--quiet", is_flag=True, help="Print nothing (make run prints the logins itself).")
+    def demo_command(if_empty, quiet):
         """Load demo data (idempotent) and print every login."""
         if if_empty and not demo.can_load(db.session):
-            click.echo("The database has data already; no demo loaded.")
+            if not quiet:
+                click.echo("The database has data already; no demo loaded.")
             return
         created = demo.load(db.session)
-        click.echo("Demo data loaded." if created else "Demo data was there already.")
-        click.echo(f"Logins (password for all: {demo.PASSWORD}):")
-        for email, role, what in demo.LOGINS:
-            click.echo(f"  {role:<6} {email:<34} {what}")
+        if not quiet:
+            click.echo("Demo data loaded." if created else "Demo data was there already.")
+            _echo_logins(demo.LOGINS)
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    def serve(host, port):
+        """Serve the portal for trying it out (`make run`): the URL and the demo logins, then one
+        line per request. For real use run gunicorn (README, "Running it for real")."""
+        from werkzeug.serving import make_server  # only this development command needs it
+
+        server = make_server(host, port, app, threaded=True)
+        click.echo(f"Hotelier portal: http://{host}:{server.port}/  (Ctrl+C stops it)")
+        _echo_logins(demo.present_logins(db.session))
+        db.session.remove()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
     user = AppGroup("user", help="Manage accounts.")
     app.cli.add_command(user)
@@ -123,6 +141,13 @@ def register(app) -> None:
             if once:
                 return
             time.sleep(interval)
+
+
+def _echo_logins(logins) -> None:
+    if logins:
+        click.echo(f"Logins (password for all: {demo.PASSWORD}):")
+        for email, role, what in logins:
+            click.echo(f"  {role:<6} {email:<34} {what}")
 
 
 def _deliver_once():

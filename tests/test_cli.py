@@ -121,6 +121,20 @@ def test_demo_if_empty_loads_into_an_empty_database(app, db_session):
         assert sorted(s.scalars(sa.select(Property.slug))) == ["demo-flat", "demo-guesthouse"]
 
 
+def test_make_run_is_quiet_until_the_server_names_its_url_and_logins(app, db_session):
+    """`make run` runs `demo --if-empty --quiet`; `serve` then prints the logins whose accounts
+    exist (none in a database without the demo)."""
+    result = run(app, "demo", "--if-empty", "--quiet")
+    assert result.exit_code == 0 and result.output == ""
+    with db_session() as s:
+        assert demo.present_logins(s) == demo.LOGINS
+        s.execute(sa.delete(User).where(User.email == demo.LOGINS[3][0]))
+        s.commit()
+        assert demo.present_logins(s) == demo.LOGINS[:3]
+    _property(db_session, slug="haus-eigen")
+    assert run(app, "demo", "--if-empty", "--quiet").output == ""
+
+
 # -- worker --------------------------------------------------------------------------------------
 
 def test_worker_once_sweeps_an_expired_hold_then_delivers_its_webhook(app, db_session, client, receiver):  # noqa: F811

@@ -81,6 +81,12 @@ def can_load(session: Session) -> bool:
     return not anything or bool(session.scalar(sa.select(Property.id).where(Property.slug == DEMO_SLUG)))
 
 
+def present_logins(session: Session) -> list[tuple[str, str, str]]:
+    """The demo's logins whose accounts exist (none once a real database replaced the demo)."""
+    existing = set(session.scalars(sa.select(User.email).where(User.email.in_([e for e, _, _ in LOGINS]))))
+    return [login for login in LOGINS if login[0] in existing]
+
+
 def load(session: Session) -> bool:
     """Create the demo unless it exists; returns True when it created it."""
     if session.scalar(sa.select(Property.id).where(Property.slug == DEMO_SLUG)):
