@@ -375,6 +375,10 @@ class AuditEntry(Base):
     property_id: Mapped[int | None] = mapped_column(sa.ForeignKey("property.id"), index=True)
     action: Mapped[str] = mapped_column(sa.String(40))
     summary: Mapped[str] = mapped_column(sa.Text, default="")
+    # A calendar edit's way back (services.availability.undo): JSON of the (category, night)
+    # rows it changed and their values before; read only to undo, so not loaded with the history.
+    undo: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
+    undone_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("audit_entry.id"))
 
     actor: Mapped[User | None] = relationship()
 

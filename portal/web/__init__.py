@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from portal.web.i18n import _i18n, fmt_date, short_money, tr
+from portal.web.i18n import _i18n, fmt_moment, short_money, tr
 from portal.web.labels import ACTIONS, EVENTS, source_label
 from portal.web.records import audit_summary, event_text, feed_status
 from portal.web.render import url_prefix
+from services.bookings import notify
 from services.core import clock
 from services.core.i18n import Message
 
@@ -36,14 +36,14 @@ def register_template_helpers(app) -> None:
 
     @app.template_filter("local_time")
     def local_time(moment: dt.datetime, tzname: str, with_date: bool = True) -> str:
-        """A stored UTC moment in the property's time zone: its short date and HH:MM, or HH:MM."""
-        local = moment.astimezone(ZoneInfo(tzname))
-        hhmm = local.strftime("%H:%M")
-        return f"{fmt_date(local.date(), 'short')} {hhmm}" if with_date else hhmm
+        """A stored UTC moment in the property's time zone: its date and 24-hour time the reader's way."""
+        return fmt_moment(moment, tzname, with_date)
 
     app.jinja_env.globals["tr"] = tr
     app.jinja_env.globals["url_prefix"] = url_prefix
     app.jinja_env.globals["source_label"] = source_label
+    # "Voucher" for the deal site's bookings, "Reservation number" for every other channel's.
+    app.jinja_env.globals["reference_label"] = lambda source: tr(notify.reference_label(source))
     # A booking's status as every reader sees it (a hold past its time is expired, swept or not).
     app.jinja_env.globals["booking_status"] = lambda b: b.effective_status(clock.now())
     # Flask-Babel's own template callables, with the translations looked up once per request.

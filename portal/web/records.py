@@ -6,9 +6,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from flask_babel import format_datetime
-
-from portal.web.i18n import fmt_date, gettext, money, tr
+from portal.web.i18n import fmt_date, fmt_moment, gettext, money, tr
 from portal.web.labels import PAYMENT_LABELS, _channel
 from services.channels.ical import failure_reason
 
@@ -64,7 +62,7 @@ def event_text(kind: str, detail: str) -> str:
         return gettext("change of #%(id)s: %(old)s → %(new)s", id=p["replaces"], old=_stay(p, "from"), new=_stay(p, "to"))
     if kind == "hold_created" and "until" in p:
         return gettext("from %(channel)s, held until %(time)s", channel=_channel(p.get("channel", "")),
-                       time=format_datetime(dt.datetime.fromisoformat(p["until"]), "short"))
+                       time=fmt_moment(dt.datetime.fromisoformat(p["until"])))
     if kind == "confirmed":
         text = gettext("voucher %(voucher)s", voucher=p.get("voucher") or "-")
         return text + (" " + gettext("(after the hold had expired)") if p.get("after_expiry") else "")

@@ -84,7 +84,7 @@ def change_password(session: Session, user: User, current: str, new: str, repeat
         user.password_hash = generate_password_hash(new)
         user.must_change_password = False
         end_sessions(session, user)  # a stolen cookie dies with the old password
-        audit.record(session, user, None, "password_changed", user.email)
+        audit.record(session, user, None, "password_changed", email=user.email)
 
 
 def set_locale(session: Session, user: User, locale: str) -> None:

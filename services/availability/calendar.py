@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from services.core import clock
+from services.availability import gaps
+from services.availability.gaps import Gap
 from services.availability.pricing import final_price
 from services.availability.inventory import Night, nights_for, nights_of, occupying
 from services.models import Booking, Occupancy, Property, RoomCategory, Unit
@@ -35,6 +37,7 @@ class Bar:
     span: int
     continues_before: bool
     continues_after: bool
+    first: dt.date | None = None  # the first night of the bar in the plan's window
 
     @property
     def kind(self) -> str:
@@ -55,6 +58,7 @@ class CategoryRow:
     nights: list[Night]
     finals: list  # final price for one night, mandatory costs included (R4)
     units: list[UnitRow]
+    gaps: dict[dt.date, Gap] = field(default_factory=dict)  # nights that can never sell (services.availability.gaps)
 
 
 @dataclass
@@ -65,14 +69,6 @@ class Plan:
     today: dt.date
     days: list[dt.date]
     rows: list[CategoryRow]
-
-    @property
-    def prev_month(self) -> dt.date:
-        return (self.start - dt.timedelta(days=1)).replace(day=1)
-
-    @property
-    def next_month(self) -> dt.date:
-        return self.end
 
 
 def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
@@ -105,11 +101,13 @@ def build(session: Session, prop: Property, start: dt.date, end: dt.date) -> Pla
                 b = bookings[columns[0]] = BarBooking(*columns)
             taken[uid][night] = b
     plan_rows = []
+    today = clock.today(prop.timezone)
     for c in categories:
         nights = [figures[c.id][d] for d in days]
         finals = [final_price(prop, c.id, n.price) for n in nights]
-        plan_rows.append(CategoryRow(c, nights, finals, [_unit_row(u, days, taken[u.id]) for u in c.units]))
-    return Plan(prop, start, end, clock.today(prop.timezone), days, plan_rows)
+        plan_rows.append(CategoryRow(c, nights, finals, [_unit_row(u, days, taken[u.id]) for u in c.units],
+                                     gaps.find(nights, today)))
+    return Plan(prop, start, end, today, days, plan_rows)
 
 
 def _unit_row(unit: Unit, days: list[dt.date], taken: dict[dt.date, BarBooking]) -> UnitRow:
@@ -124,6 +122,6 @@ def _unit_row(unit: Unit, days: list[dt.date], taken: dict[dt.date, BarBooking])
         j = i
         while j + 1 < len(days) and (nb := taken.get(days[j + 1])) is not None and nb.id == b.id:
             j += 1
-        row.cells.append(Bar(b, j - i + 1, b.arrival < days[i], b.departure > days[j] + dt.timedelta(days=1)))
+        row.cells.append(Bar(b, j - i + 1, b.arrival < days[i], b.departure > days[j] + dt.timedelta(days=1), days[i]))
         i = j + 1
     return row

@@ -194,14 +194,18 @@ def _pick_units(session: Session, booking: Booking, nights: list[dt.date], unit_
     rows = [(uid, n) for uid in chosen for n in nights]
     still = booking.units - len(chosen)
     if still:
-        short = []
+        short, fewest = [], booking.units
         for n in nights:
             free = [u.id for u in units if (u.id, n) not in taken and u.id not in chosen]
             if len(free) < still:
                 short.append(n)
+                fewest = min(fewest, len(chosen) + len(free))
             rows.extend((uid, n) for uid in free[:still])
         if short:
-            raise Conflict(_l("No free unit on these nights."), code="not_available", nights=short)
+            # Say how far off the wish is ("2 rooms wanted, 1 free"), not only that it failed.
+            message = (_l("%(wanted)s rooms wanted, %(free)s free on these nights.", wanted=booking.units, free=fewest)
+                       if booking.units > 1 else _l("No free unit on these nights."))
+            raise Conflict(message, code="not_available", nights=short, free=fewest)
     return rows
 
 

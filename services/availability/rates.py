@@ -10,10 +10,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.accounts import access
-from services.core import audit, clock, inputs
+from services.core import clock, inputs
 from services.core.db import use_case
 from services.core.errors import Conflict, Invalid
 from services.core.i18n import _l
+from services.availability import undo
 from services.availability.inventory import MAX_RANGE_DAYS, bookings_on, counts_against_quota, nights_of, occupying, touch
 from services.models import Booking, NightRate, Occupancy, Property, RoomCategory, Unit, User
 
@@ -35,11 +36,61 @@ class RateChange:
         return {f: getattr(self, f) for f in FIELDS if getattr(self, f) is not None}
 
 
+class UnusualPrice(Invalid):
+    """A price far from the category's usual ones: saved only when the caller confirms it
+    (`confirm_price=True`); the message is the question to ask."""
+
+    code = "confirm_price"
+
+
+# Sanity rule for prices (a typo like 8900 for 89.00): a price more than OUTLIER_FACTOR times
+# the category's median price from today on, or less than that median divided by the factor,
+# needs confirmation. A category without any price from today on has no median: then a price
+# above UNPRICED_CEILING (per currency; 1,000 where not listed) needs it.
+OUTLIER_FACTOR = 3
+UNPRICED_CEILING = {"CZK": Decimal("25000"), "HUF": Decimal("400000"), "PLN": Decimal("4000")}
+DEFAULT_CEILING = Decimal("1000")
+
+
+def median_price(session: Session, category_id: int, today: dt.date) -> Decimal | None:
+    """The median of a category's prices from today on (None: no price set yet)."""
+    prices = sorted(session.scalars(
+        sa.select(NightRate.price).where(NightRate.category_id == category_id, NightRate.night >= today,
+                                         NightRate.price.is_not(None))
+    ))
+    if not prices:
+        return None
+    mid = len(prices) // 2
+    return prices[mid] if len(prices) % 2 else (prices[mid - 1] + prices[mid]) / 2
+
+
+def _check_usual_price(session: Session, prop: Property, categories: list[RoomCategory], price: Decimal | None,
+                       today: dt.date) -> None:
+    """Raise UnusualPrice when `price` is far outside the rule above for one of the categories."""
+    if price is None:
+        return
+    for cat in categories:
+        median = median_price(session, cat.id, today)
+        if median:
+            if price > median * OUTLIER_FACTOR or price * OUTLIER_FACTOR < median:
+                raise UnusualPrice({"price": _l(
+                    "%(price)s is far from the usual price of %(category)s (median from today on: %(median)s). "
+                    "Save anyway?", price=price, category=cat.name, median=median.quantize(Decimal("0.01")))})
+        else:
+            ceiling = UNPRICED_CEILING.get(prop.currency, DEFAULT_CEILING)
+            if price > ceiling:
+                raise UnusualPrice({"price": _l(
+                    "%(price)s is more than %(ceiling)s a night, and %(category)s has no prices yet. Save anyway?",
+                    price=price, ceiling=ceiling, category=cat.name)})
+
+
 def _validate(change: RateChange, max_units: int) -> None:
     errors = {}
     if change.price is not None:
         if not isinstance(change.price, Decimal) or not change.price.is_finite() or change.price < 0:
             errors["price"] = _l("The price cannot be negative.")
+        elif inputs.more_than_cents(change.price):
+            errors["price"] = inputs.TWO_DECIMALS
         elif change.price > inputs.MAX_NIGHT_PRICE:
             # Bounded so that the largest booking's total fits its column (services.core.inputs).
             errors["price"] = _l("The price can be at most %(max)s.", max=inputs.MAX_NIGHT_PRICE)
@@ -114,25 +165,32 @@ def night_rate(session: Session, cat: RoomCategory, night: dt.date) -> NightRate
     return session.get(NightRate, (cat.id, night))
 
 
-def set_night(session: Session, actor: User, prop: Property, category: RoomCategory, night: dt.date, change: RateChange) -> NightRate:
+def set_night(session: Session, actor: User, prop: Property, category: RoomCategory, night: dt.date, change: RateChange,
+              confirm_price: bool = False) -> NightRate:
+    """Set one night; an unusual price (see OUTLIER_FACTOR) raises UnusualPrice unless `confirm_price`."""
     access.check_property(actor, prop)
-    _check_dates(night, night + dt.timedelta(days=1), clock.today(prop.timezone), "night", "night")
+    today = clock.today(prop.timezone)
+    _check_dates(night, night + dt.timedelta(days=1), today, "night", "night")
     units = len(category.units)
     _validate(change, units)
+    if not confirm_price:
+        _check_usual_price(session, prop, [category], change.price, today)
     with use_case(session):
         values = change.values()
         if change.quota is not None:
             _check_quota_not_below_sold(session, [category], [night], change.quota)
+        before = undo.snapshot(session, [category.id], [night])
         _upsert(session, [_new_row(category.id, night, units, values)], values)
-        audit.record(session, actor, prop, "rates", f"{category.name} {night.isoformat()}: " + _describe(values))
+        undo.record_edit(session, actor, prop, "rates", [category], [night], before)
     return session.get(NightRate, (category.id, night), populate_existing=True)
 
 
 def bulk_edit(
     session: Session, actor: User, prop: Property, categories: list[RoomCategory],
-    start: dt.date, end: dt.date, weekdays: set[int], change: RateChange,
+    start: dt.date, end: dt.date, weekdays: set[int], change: RateChange, confirm_price: bool = False,
 ) -> int:
-    """Set `change` on every night in [start, end] (inclusive) whose weekday (0=Mon) is chosen."""
+    """Set `change` on every night in [start, end] (inclusive) whose weekday (0=Mon) is chosen.
+    An unusual price raises UnusualPrice unless `confirm_price`."""
     access.check_property(actor, prop)
     errors = {}
     if not categories:
@@ -154,19 +212,16 @@ def bulk_edit(
     nights = [n for n in nights_of(start, end + dt.timedelta(days=1)) if n.weekday() in weekdays]
     if not nights:
         raise Invalid({"weekdays": _l("None of the chosen weekdays falls in this range.")})
+    if not confirm_price:
+        _check_usual_price(session, prop, categories, change.price, clock.today(prop.timezone))
     with use_case(session):
         values = change.values()
         if change.quota is not None:
             _check_quota_not_below_sold(session, categories, nights, change.quota)
         rows = [_new_row(c.id, n, unit_counts.get(c.id, 0), values) for c in categories for n in nights]
+        before = undo.snapshot(session, [c.id for c in categories], nights)
         _upsert(session, rows, values)
-        audit.record(
-            session, actor, prop, "rates_bulk",
-            f"{', '.join(c.name for c in categories)} {start.isoformat()}–{end.isoformat()} "
-            f"({len(nights)} nights): " + _describe(values),
-        )
+        undo.record_edit(session, actor, prop, "rates_bulk", categories, nights, before,
+                         start=start.isoformat(), end=end.isoformat(), weekdays=sorted(weekdays))
     return len(rows)
 
-
-def _describe(values: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in values.items())

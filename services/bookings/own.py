@@ -85,8 +85,8 @@ def create_own_booking(session: Session, actor: User, prop: Property, data: OwnB
         session.add(booking)
         inventory.take(session, booking, [data.unit_id] if data.unit_id else None)
         session.flush()
-        audit.record(session, actor, prop, "booking_created",
-                     f"#{booking.id} {booking.guest_name}, {cat.name}, {data.arrival.isoformat()}–{data.departure.isoformat()}")
+        audit.record(session, actor, prop, "booking_created", booking=booking.id, guest=booking.guest_name,
+                     category=cat.name, arrival=data.arrival.isoformat(), departure=data.departure.isoformat())
         uc.keep(booking, prop, actor)  # the answer needs no query after the commit
     return booking
 
@@ -111,6 +111,8 @@ def update_own_booking(session: Session, actor: User, prop: Property, booking_id
     cat, data = _validate(session, prop, data, is_new=data.arrival != booking.arrival)
     total = pricing.quote(session, prop, cat, data.arrival, data.departure, data.units).total
     pricing.check_total(total)
+    was = {"from_category": booking.category.name, "from_arrival": booking.arrival.isoformat(),
+           "from_departure": booking.departure.isoformat()}
     booking.category_id, booking.arrival, booking.departure = cat.id, data.arrival, data.departure
     booking.units, booking.guests = data.units, data.guests
     booking.guest_name, booking.guest_email = data.guest_name, data.guest_email
@@ -122,8 +124,8 @@ def update_own_booking(session: Session, actor: User, prop: Property, booking_id
     with use_case(session) as uc:
         inventory.release(session, booking)
         inventory.take(session, booking, [data.unit_id] if data.unit_id else None)
-        audit.record(session, actor, prop, "booking_changed",
-                     f"#{booking.id} {booking.guest_name}, {cat.name}, {data.arrival.isoformat()}–{data.departure.isoformat()}")
+        audit.record(session, actor, prop, "booking_changed", booking=booking.id, guest=booking.guest_name, **was,
+                     to_category=cat.name, to_arrival=data.arrival.isoformat(), to_departure=data.departure.isoformat())
         uc.keep(booking, prop, actor)
     return booking
 
@@ -138,7 +140,7 @@ def cancel_own_booking(session: Session, actor: User, prop: Property, booking_id
         booking.status = "cancelled"
         booking.updated_at = clock.now()
         inventory.release(session, booking)
-        audit.record(session, actor, prop, "booking_cancelled", f"#{booking.id} {booking.guest_name}")
+        audit.record(session, actor, prop, "booking_cancelled", booking=booking.id, guest=booking.guest_name)
         uc.keep(booking, prop, actor)
     return booking
 
@@ -158,6 +160,8 @@ def set_deposit(session: Session, actor: User, prop: Property, booking_id: int, 
     cents = None if amount is None else inputs.amount(amount)
     if amount is not None and (cents is None or cents > inputs.MAX_MONEY):
         errors["deposit_amount"] = _l("Enter an amount from 0 to %(max)s.", max=inputs.MAX_MONEY)
+    elif inputs.more_than_cents(amount):
+        errors["deposit_amount"] = inputs.TWO_DECIMALS
     elif cents is not None and b.total_price is not None and cents > b.total_price:
         errors["deposit_amount"] = _l("Enter an amount from 0 to the total price.")
     if amount is not None and due is None:
@@ -166,12 +170,15 @@ def set_deposit(session: Session, actor: User, prop: Property, booking_id: int, 
         raise Invalid(errors)
     with use_case(session) as uc:
         amount = cents
+        was = {"from_amount": None if b.deposit_amount is None else str(b.deposit_amount),
+               "from_due": b.deposit_due.isoformat() if b.deposit_due else None}
         b.deposit_amount, b.deposit_due = amount, due if amount is not None else None
         b.updated_at = clock.now()
         if amount is not None:
             audit.booking_event(session, b, "deposit", actor, amount=str(amount), currency=prop.currency, due=due.isoformat())
         else:
             audit.booking_event(session, b, "deposit_removed", actor)
-        audit.record(session, actor, prop, "deposit_set", f"#{b.id} {b.guest_name}: {amount or '-'}")
+        audit.record(session, actor, prop, "deposit_set", booking=b.id, guest=b.guest_name, currency=prop.currency, **was,
+                     to_amount=None if amount is None else str(amount), to_due=due.isoformat() if amount is not None else None)
         uc.keep(b, actor)
     return b

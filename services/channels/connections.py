@@ -125,9 +125,14 @@ def update_settings(session: Session, actor: User, prop: Property, channel: str,
     access.check_property(actor, prop)
     conn = get_connection(session, prop, channel)
     with use_case(session) as uc:
+        was = (conn.hold_minutes, conn.webhook_url, conn.payment_mode)
         conn.hold_minutes, conn.webhook_url, conn.payment_mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
         conn.updated_at = clock.now()
-        audit.record(session, actor, prop, "channel_settings", channel=conn.channel, hold_minutes=conn.hold_minutes,
-                     payment_mode=conn.payment_mode)
+        # old -> new of what changed; of the webhook address only that it changed (it may carry a secret)
+        changes = {f: [old, getattr(conn, f)] for f, old in zip(("hold_minutes", "webhook_url", "payment_mode"), was)
+                   if old != getattr(conn, f)}
+        if "webhook_url" in changes:
+            changes["webhook_url"] = True
+        audit.record(session, actor, prop, "channel_settings", channel=conn.channel, changes=changes)
         uc.keep(conn)
     return conn

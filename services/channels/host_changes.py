@@ -63,16 +63,16 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
         # The host agreed this with the guest: free units are needed, restrictions are the host's call.
         inventory.take(session, new, check_offer=False)
         old.status, old.replaced_by_id, old.updated_at = "modified", new.id, now
-        detail = f"{notify.stay_text(old)} {old.category.name} → {notify.stay_text(new)} {cat.name}"
         audit.booking_event(session, old, "modified", actor, replaced_by=new.id, **audit.change_params(old, new))
         audit.booking_event(session, new, "created", actor, replaces=old.id, **audit.change_params(old, new))
         notify.webhook(session, old.connection, "reservation.modified", {"original": wire.reservation(old), "replacement": wire.reservation(new)})
         change = Message("%(old_stay)s %(old_category)s → %(new_stay)s %(new_category)s", old_stay=notify.stay(old),
                          old_category=old.category.name, new_stay=notify.stay(new), new_category=cat.name)
         notify.mail_host(session, prop, _l("Booking changed: %(guest)s", guest=old.guest_name),
-                         _l("The booking of %(guest)s (voucher %(voucher)s) was changed: %(detail)s. The original order is marked as modified; the new stay is booking #%(id)s.",
-                            guest=old.guest_name, voucher=old.voucher or "-", detail=change, id=new.id))
-        audit.record(session, actor, prop, "booking_changed", f"#{old.id} → #{new.id}: {detail}")
+                         _l("The booking of %(guest)s was changed: %(detail)s. The original order is marked as modified; the new stay is booking #%(id)s.",
+                            guest=old.guest_name, detail=change, id=new.id), booking=new)
+        audit.record(session, actor, prop, "booking_changed", booking=old.id, new_booking=new.id, guest=old.guest_name,
+                     **audit.change_params(old, new))
         uc.keep(new, actor)  # the answer (redirect, flash) needs no query after the commit
     return new
 
@@ -94,6 +94,6 @@ def request_cancellation(session: Session, actor: User, prop: Property, booking_
         audit.booking_event(session, b, "cancellation_requested", actor, note=note)
         notify.webhook(session, b.connection, "reservation.cancellation_requested",
                        {"reservation": wire.reservation(b), "voucher": b.voucher, "note": note})
-        audit.record(session, actor, prop, "cancellation_requested", f"#{b.id} {b.guest_name}, voucher {b.voucher or '-'}")
+        audit.record(session, actor, prop, "cancellation_requested", booking=b.id, guest=b.guest_name, voucher=b.voucher or "")
         uc.keep(b, actor)
     return b

@@ -108,7 +108,7 @@ def add_feed(session: Session, actor: User, prop: Property, category_id: int, na
         now = clock.now()
         feed = IcalFeed(category_id=cat.id, name=name.strip()[:80], url=url, created_at=now, sync_requested_at=now)
         session.add(feed)
-        audit.record(session, actor, prop, "ical_feed_added", f"{cat.name}: {feed.name}")
+        audit.record(session, actor, prop, "ical_feed_added", category=cat.name, feed=feed.name)
         uc.keep(feed)
     return feed
 
@@ -143,7 +143,7 @@ def remove_feed(session: Session, actor: User, prop: Property, feed_id: int) -> 
         for b in session.scalars(sa.select(Booking).where(Booking.feed_id == feed.id, Booking.status == "confirmed")):
             inventory.release(session, b)
             b.status, b.updated_at = "cancelled", clock.now()
-        audit.record(session, actor, prop, "ical_feed_removed", feed.name)
+        audit.record(session, actor, prop, "ical_feed_removed", category=feed.category.name, feed=feed.name)
         session.delete(feed)
 
 

@@ -123,10 +123,10 @@ def _mail_new(session, b: Booking) -> None:
     notify.mail_host(
         session, b.prop,
         _l("New booking: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
-        _l("A new booking arrived from %(channel)s.\n\nGuest: %(guest)s, %(email)s, %(phone)s\nStay: %(stay)s, %(category)s x %(units)s\nVoucher: %(voucher)s\nTotal: %(total)s",
-           channel=channel_label(b.source), guest=b.guest_name, email=b.guest_email or "-", phone=b.guest_phone or "-",
-           stay=notify.stay(b), category=b.category.name, units=b.units, voucher=b.voucher or "-",
-           total=f"{b.total_price} {b.prop.currency}" if b.total_price is not None else "-"),
+        _l("A new booking arrived from %(channel)s.\n\nStay: %(stay)s, %(category)s x %(units)s\nTotal: %(total)s",
+           channel=channel_label(b.source), stay=notify.stay(b), category=b.category.name, units=b.units,
+           total=notify.Amount(b.total_price, b.prop.currency) if b.total_price is not None else "-"),
+        booking=b,
     )
 
 
@@ -149,8 +149,9 @@ def confirm(session: Session, conn: ChannelConnection, booking_id: int) -> Booki
         notify.mail_host(
             session, b.prop,
             _l("Hold confirmed: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
-            _l("The temporarily unconfirmed reservation of %(guest)s (%(stay)s) is paid and confirmed. Voucher: %(voucher)s",
-               guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher),
+            _l("The temporarily unconfirmed reservation of %(guest)s (%(stay)s, %(category)s x %(units)s) is paid and confirmed.",
+               guest=b.guest_name, stay=notify.stay(b), category=b.category.name, units=b.units),
+            booking=b,
         )
         uc.keep(b, b.prop)
     return b
@@ -171,8 +172,8 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
             b.status = "cancelled"
             inventory.release(session, b)
             audit.booking_event(session, b, "cancelled", channel=conn.channel)
-            text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s, voucher %(voucher)s). The nights are free again.",
-                      channel=channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b), voucher=b.voucher or "-")
+            text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s). The nights are free again.",
+                      channel=channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b))
         else:
             inventory.release_units(session, b, units)
             if b.total_price is not None:
@@ -183,7 +184,8 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
             text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
                       channel=channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
         b.updated_at = now
-        notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)), text)
+        notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)), text,
+                         booking=b)
         uc.keep(b, b.prop)
     return b
 

@@ -1,6 +1,8 @@
 """History: of a host's data (who, when, what, on whose behalf) and of each booking."""
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
@@ -10,17 +12,19 @@ from services.models import AuditEntry, Booking, BookingEvent, Property, User
 
 
 def record(session: Session, actor: User | None, prop: Property | None, action: str, summary: str = "",
-           **params) -> None:
-    """One line of history. With `params` (JSON values) instead of a summary, the web layer words
-    the details in the reader's language (portal.web.audit_summary)."""
+           undo: dict | None = None, **params) -> AuditEntry:
+    """One line of history. Pass `params` (JSON values), never worded text: the web layer words
+    them in the reader's language (portal/web/history.py); `summary` is for old callers only and
+    shows as it is. `undo` is what undoing a calendar edit needs (services.availability.undo)."""
     if params:
         summary = stored(params)
-    session.add(
-        AuditEntry(
-            at=clock.now(), actor_id=actor.id if actor else None,
-            property_id=prop.id if prop else None, action=action, summary=summary,
-        )
+    entry = AuditEntry(
+        at=clock.now(), actor_id=actor.id if actor else None,
+        property_id=prop.id if prop else None, action=action, summary=summary,
+        undo=json.dumps(undo, separators=(",", ":")) if undo is not None else None,
     )
+    session.add(entry)
+    return entry
 
 
 def history(session: Session, prop: Property, limit: int = 200) -> list[AuditEntry]:

@@ -10,6 +10,7 @@ by every use case (and, for text that is no text at all, by the web edge before 
   takes fits `Numeric(14, 2)`: MAX_UNITS_PER_BOOKING units for MAX_NIGHTS nights at
   MAX_NIGHT_PRICE, plus mandatory costs of at most MAX_COSTS a night. A longer stay, or prices stored before these
   bounds, are refused when the total would not fit (services.availability.pricing.check_total).
+  A price with more than two decimal places is refused (`more_than_cents`), never rounded silently.
 """
 from __future__ import annotations
 
@@ -113,6 +114,26 @@ def amount(value) -> Decimal | None:
         return cents if cents else Decimal("0.00")  # not "-0.00"
     except (InvalidOperation, ValueError):
         return None
+
+
+def exact_amount(value: str) -> Decimal | None:
+    """The amount as written (a decimal comma read as a point), not rounded; None if it is none."""
+    try:
+        return Decimal(value.strip().replace(",", ".", 1))
+    except (InvalidOperation, ValueError, AttributeError):
+        return None
+
+
+def more_than_cents(value) -> bool:
+    """True for an amount with more than two decimal places that are not zero ("89.999"):
+    refused, not rounded, so that what is stored is what the host typed ("89.990" is fine)."""
+    try:
+        return isinstance(value, Decimal) and value.is_finite() and value != value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # past 28 digits: too large anyway, the caller's bound says so
+        return False
+
+
+TWO_DECIMALS = _l("Use at most two decimal places, e.g. 89.99.")
 
 
 # -- stays ------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Properties, room categories and mandatory costs; the brokerage contract; offices."""
+"""Properties, room categories and units (added, renamed, deleted when no booking refers to
+them) and mandatory costs; the brokerage contract; offices."""
 from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -11,10 +13,10 @@ from sqlalchemy.orm import Session
 from services.accounts import access, users
 from services.core import audit, clock, inputs
 from services.availability.inventory import touch
-from services.core.errors import Forbidden, Invalid
+from services.core.errors import Conflict, Forbidden, Invalid, NotFound
 from services.core.db import use_case
 from services.core.i18n import _l
-from services.models import ExtraCost, Office, Property, RoomCategory, Unit, User
+from services.models import Booking, ChannelConnection, ExtraCost, IcalFeed, NightRate, Occupancy, Office, Property, RoomCategory, Unit, User
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -47,7 +49,7 @@ def create_host(session: Session, actor: User, host_name: str, email: str, prope
                         email=user.email, created_at=clock.now())
         session.add(prop)
         session.flush()
-        audit.record(session, actor, prop, "host_created", f"{user.name} <{user.email}>, {prop.name}")
+        audit.record(session, actor, prop, "host_created", host=user.name, email=user.email, property=prop.name)
         uc.keep(user, prop)
     return user, prop, password
 
@@ -60,7 +62,7 @@ def set_contract(session: Session, actor: User, prop: Property, active: bool) ->
         prop.contract_active_since = clock.now() if active else None
         if not active:
             users.end_sessions(session, prop.owner)  # the host is out at once, not at the next login
-        audit.record(session, actor, prop, "contract_activated" if active else "contract_ended", prop.name)
+        audit.record(session, actor, prop, "contract_activated" if active else "contract_ended", property=prop.name)
 
 
 def office_properties(session: Session, actor: User) -> list[Property]:
@@ -89,11 +91,11 @@ def update_property(session: Session, actor: User, prop: Property, values: dict[
         raise Invalid(errors)
     with use_case(session):
         values["country"] = values["country"].upper()
-        changed = {k: v for k, v in values.items() if getattr(prop, k) != v}
-        for k, v in changed.items():
+        changed = {k: [getattr(prop, k), v] for k, v in values.items() if getattr(prop, k) != v}
+        for k, (_, v) in changed.items():
             setattr(prop, k, v)
         if changed:
-            audit.record(session, actor, prop, "property_changed", ", ".join(f"{k}={v}" for k, v in changed.items()))
+            audit.record(session, actor, prop, "property_changed", changes=changed)
 
 
 def _int(value, field: str, low: int, high: int, errors: dict) -> int:
@@ -133,9 +135,172 @@ def add_category(session: Session, actor: User, prop: Property, name: str, max_g
         session.add(cat)
         session.flush()
         session.add_all(Unit(category_id=cat.id, name=n, position=i) for i, n in enumerate(names))
-        audit.record(session, actor, prop, "category_added", f"{cat.name}: {', '.join(names)}")
+        audit.record(session, actor, prop, "category_added", category=cat.name, units=names)
         uc.keep(cat)
     return cat
+
+
+def _category(session: Session, prop: Property, category_id: int) -> RoomCategory:
+    return access.of_property(session, RoomCategory, category_id, prop.id, _l("No such room category."))
+
+
+def _unit(session: Session, prop: Property, unit_id: int) -> Unit:
+    """A unit of this property; another property's unit is "not found", like a missing one."""
+    unit = session.get(Unit, unit_id) if 0 < unit_id <= inputs.MAX_ID else None
+    if unit is None or unit.category.property_id != prop.id:
+        raise NotFound(_l("No such unit."))
+    return unit
+
+
+def rename_category(session: Session, actor: User, prop: Property, category_id: int, name: str) -> RoomCategory:
+    access.check_property(actor, prop)
+    cat = _category(session, prop, category_id)
+    errors = {}
+    name = inputs.line(name, "name", errors, required=_l("Enter a name, e.g. Double room."), max_len=80)
+    if "name" not in errors and any(c.name == name and c.id != cat.id for c in prop.categories):
+        errors["name"] = _l("Another room category has this name already.")
+    if errors:
+        raise Invalid(errors)
+    if name == cat.name:
+        return cat
+    with use_case(session) as uc:
+        old, cat.name = cat.name, name
+        audit.record(session, actor, prop, "category_renamed", **{"from": old, "to": name})
+        uc.keep(cat)
+    return cat
+
+
+def rename_unit(session: Session, actor: User, prop: Property, unit_id: int, name: str) -> Unit:
+    access.check_property(actor, prop)
+    unit = _unit(session, prop, unit_id)
+    errors = {}
+    name = inputs.line(name, "name", errors, required=_l("Enter a name, e.g. Room 12."), max_len=40)
+    if "name" not in errors and any(u.name == name and u.id != unit.id for u in unit.category.units):
+        errors["name"] = _l("Each unit needs its own name.")
+    if errors:
+        raise Invalid(errors)
+    if name == unit.name:
+        return unit
+    with use_case(session) as uc:
+        old, unit.name = unit.name, name
+        audit.record(session, actor, prop, "unit_renamed", category=unit.category.name, **{"from": old, "to": name})
+        uc.keep(unit)
+    return unit
+
+
+MAX_NAMED = 5  # bookings named in a refusal; the rest are counted
+
+
+def _refusal(name: str, bookings: list[Booking]) -> Conflict:
+    """Why `name` cannot be deleted: guest and dates of the first MAX_NAMED bookings that refer
+    to it, and how many more there are."""
+    named = "; ".join(f"{b.guest_name} ({b.arrival:%d.%m.%Y}–{b.departure:%d.%m.%Y})" for b in bookings[:MAX_NAMED])
+    more = len(bookings) - MAX_NAMED
+    if more > 0:
+        message = _l("%(name)s cannot be deleted: bookings refer to it: %(bookings)s and %(more)s more.",
+                     name=name, bookings=named, more=more)
+    else:
+        message = _l("%(name)s cannot be deleted: bookings refer to it: %(bookings)s.", name=name, bookings=named)
+    return Conflict(message, code="has_bookings", count=len(bookings))
+
+
+def category_bookings(session: Session, category_id: int) -> list[Booking]:
+    """Every booking of a category, whatever its status: past, cancelled and replaced ones too
+    reference it (their history and statements need it)."""
+    return list(session.scalars(
+        sa.select(Booking).where(Booking.category_id == category_id).order_by(Booking.arrival, Booking.id)))
+
+
+def unit_bookings(session: Session, unit_id: int) -> list[Booking]:
+    """Every booking that holds (or held: past stays keep their rows) a night of the unit."""
+    return list(session.scalars(
+        sa.select(Booking).where(Booking.id.in_(sa.select(Occupancy.booking_id).where(Occupancy.unit_id == unit_id)))
+        .order_by(Booking.arrival, Booking.id)))
+
+
+def why_not_delete_category(session: Session, actor: User, prop: Property, category_id: int) -> Conflict | None:
+    """What keeps the category from being deleted (bookings refer to it), or None: the
+    confirmation step shows it before the host even tries."""
+    access.check_property(actor, prop)
+    cat = _category(session, prop, category_id)
+    bookings = category_bookings(session, cat.id)
+    return _refusal(cat.name, bookings) if bookings else None
+
+
+def why_not_delete_unit(session: Session, actor: User, prop: Property, unit_id: int) -> Conflict | None:
+    access.check_property(actor, prop)
+    unit = _unit(session, prop, unit_id)
+    bookings = unit_bookings(session, unit.id)
+    if bookings:
+        return _refusal(unit.name, bookings)
+    if len(unit.category.units) <= 1:
+        return Conflict(_l("%(name)s is the last unit of %(category)s: delete the room category instead.",
+                           name=unit.name, category=unit.category.name), code="last_unit")
+    return None
+
+
+def delete_category(session: Session, actor: User, prop: Property, category_id: int) -> str:
+    """Delete a room category with its units, night rates, its own mandatory costs and
+    calendars, unless a booking references it (then Conflict names them). Returns its name."""
+    refusal = why_not_delete_category(session, actor, prop, category_id)
+    if refusal is not None:
+        raise refusal
+    cat = _category(session, prop, category_id)
+    name, units = cat.name, [u.name for u in cat.units]
+    with use_case(session):
+        touch(session, prop.id)
+        session.execute(sa.delete(NightRate).where(NightRate.category_id == cat.id))
+        session.execute(sa.delete(ExtraCost).where(ExtraCost.category_id == cat.id))
+        session.execute(sa.delete(IcalFeed).where(IcalFeed.category_id == cat.id))
+        session.execute(sa.delete(Unit).where(Unit.category_id == cat.id))
+        session.delete(cat)
+        audit.record(session, actor, prop, "category_deleted", category=name, units=list(units))
+    return name
+
+
+def delete_unit(session: Session, actor: User, prop: Property, unit_id: int) -> str:
+    """Delete a unit no booking ever took; the category's quotas shrink to the units left.
+    The last unit of a category stays (delete the category instead). Returns its name."""
+    refusal = why_not_delete_unit(session, actor, prop, unit_id)
+    if refusal is not None:
+        raise refusal
+    unit = _unit(session, prop, unit_id)
+    cat = unit.category
+    name, left = unit.name, len(cat.units) - 1
+    with use_case(session):
+        touch(session, prop.id)
+        session.execute(sa.update(NightRate).where(NightRate.category_id == cat.id, NightRate.quota > left)
+                        .values(quota=left).execution_options(synchronize_session=False))
+        session.delete(unit)
+        audit.record(session, actor, prop, "unit_deleted", category=cat.name, unit=name)
+    return name
+
+
+@dataclass(frozen=True)
+class FirstSteps:
+    """What a new property still lacks before it can sell: the plan's first-run checklist."""
+
+    rooms: bool  # at least one room category with units
+    prices: bool  # a price on some night from today on
+    channels: bool  # a channel module switched on
+
+    @property
+    def done(self) -> bool:
+        """Rooms and prices: then the plan sells, and the checklist goes. Channels are a step a
+        host who takes only own bookings may never take (shown, ticked or not, until then)."""
+        return self.rooms and self.prices
+
+
+def first_steps(session: Session, actor: User, prop: Property) -> FirstSteps:
+    """Ticks for the checklist, in one query."""
+    access.check_property(actor, prop)
+    rooms, prices, channels = session.execute(sa.select(
+        sa.exists().where(Unit.category_id == RoomCategory.id, RoomCategory.property_id == prop.id),
+        sa.exists().where(NightRate.category_id == RoomCategory.id, RoomCategory.property_id == prop.id,
+                          NightRate.night >= clock.today(prop.timezone), NightRate.price.is_not(None)),
+        sa.exists().where(ChannelConnection.property_id == prop.id, ChannelConnection.active.is_(True)),
+    )).one()
+    return FirstSteps(bool(rooms), bool(prices), bool(channels))
 
 
 def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amount: str, per: str, category_id: str | int | None) -> ExtraCost:
@@ -146,6 +311,8 @@ def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amo
     if value is None:
         errors["amount"] = _l("Enter an amount of 0 or more, e.g. 45.00.")
         value = Decimal(0)
+    elif inputs.more_than_cents(inputs.exact_amount(str(amount))):
+        errors["amount"] = inputs.TWO_DECIMALS
     elif value > inputs.MAX_COSTS:
         errors["amount"] = _l("A mandatory cost can be at most %(max)s.", max=inputs.MAX_COSTS)
     if per not in ("stay", "night"):
@@ -168,7 +335,8 @@ def add_extra_cost(session: Session, actor: User, prop: Property, name: str, amo
         touch(session, prop.id)
         cost = ExtraCost(property_id=prop.id, category_id=cat_id, name=name, amount=value, per=per)
         session.add(cost)
-        audit.record(session, actor, prop, "extra_cost_added", f"{cost.name} {cost.amount} {per}")
+        audit.record(session, actor, prop, "extra_cost_added", name=cost.name, amount=str(cost.amount), per=per,
+                     currency=prop.currency)
         uc.keep(cost)
     return cost
 
@@ -179,7 +347,8 @@ def remove_extra_cost(session: Session, actor: User, prop: Property, cost_id: in
     with use_case(session):
         touch(session, prop.id)
         session.delete(cost)
-        audit.record(session, actor, prop, "extra_cost_removed", f"{cost.name} {cost.amount}")
+        audit.record(session, actor, prop, "extra_cost_removed", name=cost.name, amount=str(cost.amount), per=cost.per,
+                     currency=prop.currency)
 
 
 def property_by_slug(session: Session, slug: str) -> Property | None:

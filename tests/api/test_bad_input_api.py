@@ -189,7 +189,7 @@ def test_the_largest_booking_the_bounds_allow_is_stored(session, client, via):
     start = clock.today(prop.timezone) + dt.timedelta(days=1)
     end = start + dt.timedelta(days=MAX_NIGHTS)
     rates.bulk_edit(session, prop.owner, prop, prop.categories, start, end - dt.timedelta(days=1), set(range(7)),
-                    rates.RateChange(price=MAX_NIGHT_PRICE, quota=MAX_UNITS_PER_BOOKING))
+                    rates.RateChange(price=MAX_NIGHT_PRICE, quota=MAX_UNITS_PER_BOOKING), confirm_price=True)
     half = (MAX_COSTS / 2).quantize(Decimal("0.01"))
     registry.add_extra_cost(session, prop.owner, prop, "Cleaning", str(half), "night", None)
     registry.add_extra_cost(session, prop.owner, prop, "Linen", str(MAX_COSTS - half), "night", None)

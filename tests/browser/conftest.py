@@ -29,7 +29,8 @@ from tests.factories import PASSWORD, make_user, make_property, new_booking
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = "/tmp/shots"
+# Screenshots are artifacts of the run: look at them (CI keeps the folder).
+SHOTS = os.environ.get("SHOTS", os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts", "screenshots"))
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
 REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"

@@ -9,7 +9,7 @@ import datetime as dt
 import re
 
 import pytest
-from babel.dates import format_date
+from babel.dates import format_interval
 
 from tests.browser.conftest import PHONE, log_in
 
@@ -21,9 +21,9 @@ except ImportError:  # skipped (or failed, with REQUIRE_BROWSER=1) by conftest.p
     expect = None
 
 
-def month_title(day: dt.date) -> str:
-    """The heading of the plan: the month in the host's language (German by default)."""
-    return format_date(day, "LLLL yyyy", locale="de")
+def window_title(start: dt.date, days: int = 31) -> str:
+    """The heading of the plan: its nights in the host's language, "26. Nov. – 26. Dez. 2026"."""
+    return format_interval(start, start + dt.timedelta(days=days - 1), "yMMMd", locale="de")
 
 
 def next_month(day: dt.date) -> dt.date:
@@ -62,7 +62,7 @@ def test_login_lands_on_the_calendar_of_the_only_property(tab, seed):
     log_in(page, host)
 
     expect(page).to_have_url(re.compile(rf"/p/{host.slug}/calendar$"))
-    expect(page.locator("#plan h1.month")).to_have_text(month_title(host.today))
+    expect(page.locator("#plan h1.month")).to_have_text(window_title(host.today - dt.timedelta(days=1)))
     expect(page.locator("header.top .prop-name")).to_have_text(host.prop_name)
     expect(page.locator("header.top a[aria-current=page]")).to_have_attribute("href", plan_url(host))
     expect(page.locator("th.day.today")).to_have_count(1)
@@ -74,34 +74,38 @@ def test_login_lands_on_the_calendar_of_the_only_property(tab, seed):
     tab.shot("calendar-desktop.png")
 
 
-def test_month_navigation_pushes_the_url_and_survives_back_and_reload(tab, seed):
+def test_window_navigation_pushes_the_url_and_survives_back_and_reload(tab, seed):
+    """Prev/next move by one window of 31 nights from yesterday (tests/browser/test_plan_layout.py
+    has the date picker and the phone's 7 nights)."""
     host = seed()
     page = tab.page
     log_in(page, host)
     heading = page.locator("#plan h1.month")
-    nxt = next_month(host.today)
-    expect(heading).to_have_text(month_title(host.today))
+    first = host.today - dt.timedelta(days=1)
+    nxt = first + dt.timedelta(days=31)
+    expect(heading).to_have_text(window_title(first))
     mark_document(page)
 
     page.click("#plan a[rel=next]")
 
-    expect(page).to_have_url(re.compile(rf"month={nxt:%Y-%m}$"))
-    expect(heading).to_have_text(month_title(nxt))
-    expect(page.locator("#plan")).to_have_attribute("data-month", f"{nxt:%Y-%m}")
+    expect(page).to_have_url(re.compile(rf"\?start={nxt}$"))
+    expect(heading).to_have_text(window_title(nxt))
+    expect(page.locator("#plan")).to_have_attribute("data-start", nxt.isoformat())
     assert_not_reloaded(page)
 
     page.go_back()
     expect(page).to_have_url(re.compile(rf"{plan_url(host)}$"))
-    expect(heading).to_have_text(month_title(host.today))
+    expect(heading).to_have_text(window_title(first))
 
     page.go_forward()
-    expect(heading).to_have_text(month_title(nxt))
+    expect(heading).to_have_text(window_title(nxt))
     page.reload()
-    expect(page).to_have_url(re.compile(rf"month={nxt:%Y-%m}$"))
-    expect(heading).to_have_text(month_title(nxt))
+    expect(page).to_have_url(re.compile(rf"\?start={nxt}$"))
+    expect(heading).to_have_text(window_title(nxt))
 
     page.click("#plan a[rel=prev]")
-    expect(heading).to_have_text(month_title(host.today))
+    expect(heading).to_have_text(window_title(first))
+    expect(page).to_have_url(re.compile(rf"{plan_url(host)}$"))  # the default window has no start
 
 
 def test_night_editor_saves_the_price_in_place(tab, seed):
@@ -171,15 +175,15 @@ def test_bulk_edit_sets_the_price_of_fridays_and_saturdays_in_a_range(tab, seed)
     host = seed()
     page = tab.page
     log_in(page, host)
-    month = next_month(host.today)
-    # Move there with the button: the bulk form outside #plan must still refresh this month.
-    page.click("#plan a[rel=next]")
-    expect(page.locator("#plan")).to_have_attribute("data-month", f"{month:%Y-%m}")
-    start, end = month, month + dt.timedelta(days=13)
-
-    page.click("#bulk-panel summary")
-    form = page.locator("#bulk form")
+    window = host.today + dt.timedelta(days=30)  # the next window: yesterday + 31 nights
+    # Open the form first, then move: the form (in the editor, outside #plan) must still
+    # refresh the window on screen.
+    page.click("#bulk-open")
+    form = page.locator("#editor #bulk form")
     expect(form).to_be_visible()
+    page.click("#plan a[rel=next]")
+    expect(page.locator("#plan")).to_have_attribute("data-start", window.isoformat())
+    start, end = window + dt.timedelta(days=2), window + dt.timedelta(days=15)
     form.locator("input[name=start]").fill(start.isoformat())
     form.locator("input[name=end]").fill(end.isoformat())
     for value in range(7):
@@ -193,8 +197,8 @@ def test_bulk_edit_sets_the_price_of_fridays_and_saturdays_in_a_range(tab, seed)
     expected = [start + dt.timedelta(days=i) for i in range(14)]
     weekend = [d for d in expected if d.weekday() in (4, 5)]
     expect(page.locator("#flash .flash.success")).to_contain_text(re.compile(rf"\b{len(weekend)}\b"))
-    expect(page.locator("#plan h1.month")).to_have_text(month_title(month))
-    expect(page).to_have_url(re.compile(rf"month={month:%Y-%m}$"))
+    expect(page.locator("#plan h1.month")).to_have_text(window_title(window))
+    expect(page).to_have_url(re.compile(rf"\?start={window}$"))
     for day in expected + [end + dt.timedelta(days=i) for i in range(1, 8)]:
         want = "120" if day in weekend else "80"
         expect(night_cell(page, host, day).locator(".price"), day.isoformat()).to_have_text(want)
@@ -235,7 +239,10 @@ def test_own_booking_from_two_clicks_on_a_unit_row(tab, seed):
     expect(bar).to_have_attribute("colspan", "3")
     expect(page.locator("#flash .flash.success")).to_contain_text("Erika Mustermann")
     expect(page.locator("#editor")).to_be_hidden()
-    expect(page).to_have_url(re.compile(rf"{plan_url(host)}\?month={month:%Y-%m}$"))
+    # Back on the window (of those prev/next reach from yesterday) that holds the arrival.
+    yesterday = host.today - dt.timedelta(days=1)
+    shown = yesterday + dt.timedelta(days=(arrival - yesterday).days // 31 * 31)
+    expect(page).to_have_url(re.compile(rf"{plan_url(host)}" + ("$" if shown == yesterday else rf"\?start={shown}$")))
 
 
 def test_phone_layout_scrolls_the_plan_not_the_page(open_tab, seed):
@@ -245,6 +252,10 @@ def test_phone_layout_scrolls_the_plan_not_the_page(open_tab, seed):
     log_in(page, host)
     expect(page.locator("#plan h1.month")).to_be_visible()
     tab.shot("calendar-phone.png")
+    # A phone opens on 7 nights that fit the width (tests/browser/test_plan_layout.py); 31 named
+    # in the URL scroll inside the plan, not the page.
+    page.goto(plan_url(host) + "?days=31")
+    expect(page.locator("table.cal thead th.day")).to_have_count(31)
 
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     scroller = page.locator(".plan-scroll")

@@ -188,7 +188,7 @@ def test_the_htmx_indicator_shows_while_the_bulk_edit_is_sent(tab, seed):
     watch = CspWatch(tab)
     page = tab.page
     log_in(page, host)
-    page.click("#bulk-panel summary")
+    page.click("#bulk-open")
     form = page.locator("#bulk form")
     start = host.today + dt.timedelta(days=2)
     form.locator("input[name=start]").fill(start.isoformat())

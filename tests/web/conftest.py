@@ -60,7 +60,7 @@ def _tenant(session, letter: str, word: str, owner: User, office, active: bool =
     online = _book(session, prop, f"Olga {word}ova", TODAY + dt.timedelta(days=6), source="booking")
     cost = ExtraCost(property_id=prop.id, name=f"Endreinigung {word}", amount=Decimal("40.00"), per="stay")
     session.add(cost)
-    audit.record(session, owner, prop, "property_changed", f"phone=+49 {word} 123")
+    entry = audit.record(session, owner, prop, "property_changed", f"phone=+49 {word} 123")  # an old line: text
     conn = ChannelConnection(property_id=prop.id, channel="slevomat", key_prefix=f"{letter}" * 12, key_hash="x",
                              created_at=clock.now(), updated_at=clock.now())
     session.add(conn)
@@ -74,7 +74,7 @@ def _tenant(session, letter: str, word: str, owner: User, office, active: bool =
     return SimpleNamespace(
         letter=letter.upper(), id=prop.id, slug=prop.slug, name=prop.name, owner_id=owner.id,
         cat_id=cat.id, unit_ids=[u.id for u in cat.units], unit_names=[u.name for u in cat.units],
-        own_id=own.id, own_guest=own.guest_name, online_id=online.id, online_guest=online.guest_name,
+        own_id=own.id, audit_id=entry.id, own_guest=own.guest_name, online_id=online.id, online_guest=online.guest_name,
         own_arrival=own.arrival, own_departure=own.departure, cost_id=cost.id, cost_name=cost.name,
         feed_id=feed.id, ical_token=ical_token,
         # Strings that must never reach anyone outside this tenant.

@@ -164,7 +164,11 @@ def test_a_night_price_out_of_range_is_refused_by_the_field(app, host, world, ht
 
 
 def test_the_highest_night_price_is_taken(host, world, db_session):
-    resp = host.post(_night_url(world, d(10)), data={"price": str(MAX_NIGHT_PRICE), "quota": "2", "min_stay": "1"})
+    """Far above the usual price, it is asked about first (issue 9), then taken when confirmed."""
+    data = {"price": str(MAX_NIGHT_PRICE), "quota": "2", "min_stay": "1"}
+    asked = host.post(_night_url(world, d(10)), data=data)
+    assert asked.status_code == 422 and "Save anyway" in asked.get_data(as_text=True)
+    resp = host.post(_night_url(world, d(10)), data={**data, "confirm_price": "1"})
     assert resp.status_code == 302
 
 

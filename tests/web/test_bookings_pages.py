@@ -33,8 +33,7 @@ def test_new_booking_form_fragment_and_page(host, world):
     body = frag.get_data(as_text=True)
     assert frag.status_code == 200 and "<html" not in body
     assert f'value="{d(20).isoformat()}"' in body and f'value="{d(21).isoformat()}"' in body  # departure: next day
-    assert re.search(r'<option selected value="%s">' % world.A.unit_ids[1], body) or \
-        re.search(r'<option value="%s" selected>' % world.A.unit_ids[1], body)
+    assert _selected(body, "unit_id") == str(world.A.unit_ids[1])
     page = host.get(url)
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True)
 
@@ -42,7 +41,7 @@ def test_new_booking_form_fragment_and_page(host, world):
 def test_own_booking_via_htmx_answers_with_hx_redirect(host, db_session, world):
     resp = host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world), headers=HTMX)
     assert resp.status_code == 204
-    assert resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar?month=2030-07"
+    assert resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar"  # the window that shows d(20)
     b = _booking(db_session, guest_name="Paula Telefon")
     assert (b.source, b.status, b.arrival, b.departure, b.created_by_id) == ("own", "confirmed", d(20), d(22), world.host_a.id)
     assert _occupied_nights(db_session, b.id) == [d(20), d(21)]
@@ -53,7 +52,7 @@ def test_own_booking_via_htmx_answers_with_hx_redirect(host, db_session, world):
 def test_own_booking_without_htmx_answers_303(host, db_session, world):
     resp = host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world, unit_id=world.A.unit_ids[2]))
     assert resp.status_code == 303
-    assert resp.headers["Location"] == f"/p/{world.A.slug}/calendar?month=2030-07"
+    assert resp.headers["Location"] == f"/p/{world.A.slug}/calendar"
     b = _booking(db_session, guest_name="Paula Telefon")
     with db_session() as s:
         units = set(s.scalars(sa.select(Occupancy.unit_id).where(Occupancy.booking_id == b.id)))
@@ -94,7 +93,7 @@ def test_a_unit_already_taken_is_refused_naming_the_nights(app, host, world):
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422
     [msg] = field_errors(body, "arrival")
-    assert msg == f"{world.A.unit_names[0]} is already booked on these nights. (6/16/30)"  # the reader's short date
+    assert msg == f"{world.A.unit_names[0]} is already booked on these nights. (16/06/2030)"  # the reader's short date, day first
     assert snapshot(app) == before
 
 
@@ -105,7 +104,7 @@ def test_no_free_unit_left_names_the_nights(app, host, world):
     before = snapshot(app)
     resp = host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world, arrival=d(2).isoformat(), departure=d(5).isoformat()))
     assert resp.status_code == 422
-    assert field_errors(resp.get_data(as_text=True), "arrival") == ["No free unit on these nights. (6/15/30)"]
+    assert field_errors(resp.get_data(as_text=True), "arrival") == ["No free unit on these nights. (15/06/2030)"]
     assert snapshot(app) == before
 
 
@@ -116,7 +115,7 @@ def test_edit_own_booking_moves_its_nights(host, db_session, world):
     assert form.status_code == 200 and "<html" not in body and f'value="{world.A.own_guest}"' in body
     resp = host.post(url, data=_own(world, arrival=d(8).isoformat(), departure=d(11).isoformat(),
                                     guest_name=world.A.own_guest), headers=HTMX)
-    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar?month=2030-06"
+    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar"
     b = _booking(db_session, id=world.A.own_id)
     assert (b.arrival, b.departure, b.guests, b.notes) == (d(8), d(11), 2, "regular guest")
     assert _occupied_nights(db_session, b.id) == [d(8), d(9), d(10)]
@@ -134,13 +133,13 @@ def test_edit_own_booking_into_taken_nights_keeps_the_old_stay(app, host, db_ses
                                guest_name=world.A.own_guest))
     assert resp.status_code == 422
     assert field_errors(resp.get_data(as_text=True), "arrival") == [
-        f"{world.A.unit_names[0]} is already booked on these nights. (6/18/30)"]
+        f"{world.A.unit_names[0]} is already booked on these nights. (18/06/2030)"]
     assert snapshot(app) == before
 
 
 def test_cancel_own_booking_frees_its_nights(host, db_session, world):
     resp = host.post(f"/p/{world.A.slug}/bookings/{world.A.own_id}/cancel", headers=HTMX)
-    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar?month=2030-06"
+    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar"
     assert _booking(db_session, id=world.A.own_id).status == "cancelled"
     assert _occupied_nights(db_session, world.A.own_id) == []
     flash = host.get(resp.headers["HX-Redirect"]).get_data(as_text=True)
@@ -208,7 +207,7 @@ def test_booking_history_is_worded_in_the_readers_language(host, world):
     new_url = moved.headers["Location"]
     assert host.post(f"{new_url}/deposit", data={"deposit_amount": "30.00", "deposit_due": d(5).isoformat()}).status_code == 303
     english_page = host.get(new_url).get_data(as_text=True)
-    short = lambda day: f"{day.month}/{day.day}/{day:%y}"  # noqa: E731 - English short dates
+    short = lambda day: f"{day:%d/%m/%Y}"  # noqa: E731 - English short dates, day first (never 6/18/30)
     assert f"change of #{world.A.online_id}: {short(d(6))}–{short(d(8))}" in english_page
     assert f"→ {short(d(10))}–{short(d(12))}" in english_page
     assert f"€30.00 due {short(d(5))}" in english_page
@@ -218,3 +217,85 @@ def test_booking_history_is_worded_in_the_readers_language(host, world):
     assert f"30,00\xa0€ fällig am {d(5):%d.%m.%y}" in german_page
     old_page = host.get(base).get_data(as_text=True)
     assert "ersetzt durch #" in old_page and "T0" not in re.sub(r"<[^>]+>", "", old_page).split("Verlauf")[-1]
+
+
+# -- the own-booking form's defaults and choices (issue 9) ----------------------------------------
+
+def _selected(body: str, field: str) -> str | None:
+    """The value a <select> shows: its option marked selected, else its first."""
+    select = re.search(r'<select[^>]*name="%s".*?</select>' % field, body, re.S).group(0)
+    for opt in re.findall(r"<option[^>]*>", select):
+        if re.search(r"\bselected\b", opt):
+            return re.search(r'value="([^"]*)"', opt).group(1)
+    first = re.search(r'<option[^>]*value="([^"]*)"', select)
+    return first.group(1) if first else None
+
+
+def _input_value(body: str, name: str) -> str:
+    return re.search(r'<input[^>]*name="%s"[^>]*value="([^"]*)"' % name, body).group(1)
+
+
+def test_new_booking_defaults_are_valid_for_the_category(host, db_session, world):
+    from services.models import RoomCategory
+    with db_session() as s:
+        s.get(RoomCategory, world.A.cat_id).max_guests = 1  # a single room: the default of 2 would be refused
+        s.commit()
+    body = host.get(f"/p/{world.A.slug}/bookings/new", headers=HTMX).get_data(as_text=True)
+    assert _selected(body, "category_id") == str(world.A.cat_id)
+    assert _input_value(body, "guests") == "1" and _input_value(body, "units") == "1"
+    # Saved as it stands (plus a name and dates), the defaults pass the use case.
+    resp = host.post(f"/p/{world.A.slug}/bookings/new", data={
+        "category_id": _selected(body, "category_id"), "unit_id": _selected(body, "unit_id"),
+        "units": _input_value(body, "units"), "guests": _input_value(body, "guests"),
+        "arrival": d(20).isoformat(), "departure": d(21).isoformat(), "guest_name": "Single"})
+    assert resp.status_code == 303
+
+
+def test_unit_choices_carry_their_category_for_the_filter(host, world):
+    body = host.get(f"/p/{world.A.slug}/bookings/new").get_data(as_text=True)
+    assert re.search(r'<select[^>]*data-filters="unit_id"[^>]*name="category_id"|<select[^>]*name="category_id"[^>]*data-filters="unit_id"', body)
+    for unit_id in world.A.unit_ids:
+        assert re.search(r'<option data-category="%s" value="%s">' % (world.A.cat_id, unit_id), body)
+    assert _selected(body, "unit_id") == "0"
+
+
+def test_form_opened_from_the_plan_is_prefilled(host, world):
+    """The plan's two taps on a unit row send unit, arrival and departure (portal.js openBooking)."""
+    unit = world.A.unit_ids[2]
+    body = host.get(f"/p/{world.A.slug}/bookings/new?unit_id={unit}&arrival={d(20)}&departure={d(23)}",
+                    headers=HTMX).get_data(as_text=True)
+    assert _selected(body, "unit_id") == str(unit) and _selected(body, "category_id") == str(world.A.cat_id)
+    assert _input_value(body, "arrival") == d(20).isoformat() and _input_value(body, "departure") == d(23).isoformat()
+    assert re.search(r'<input[^>]*autofocus[^>]*name="guest_name"|<input[^>]*name="guest_name"[^>]*autofocus', body)
+
+
+def test_after_saving_the_plan_shows_the_window_of_the_arrival(host, world):
+    """A phone shows 7 nights (its cookie): the plan it returns to is the one with the stay."""
+    host.set_cookie("plan_days", "7")
+    resp = host.post(f"/p/{world.A.slug}/bookings/new", data=_own(world), headers=HTMX)  # d(20)
+    assert resp.headers["HX-Redirect"] == f"/p/{world.A.slug}/calendar?start={d(20).isoformat()}"
+    page = host.get(resp.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "Paula Telefon" in page
+
+
+def test_more_rooms_wanted_than_free_says_how_many(app, host, world):
+    # Gustav has one unit on d(3) and d(4); a second guest takes another on d(3): one unit left that night.
+    assert host.post(f"/p/{world.A.slug}/bookings/new",
+                     data=_own(world, guest_name="Zweiter", arrival=d(3).isoformat(), departure=d(4).isoformat())).status_code == 303
+    before = snapshot(app)
+    resp = host.post(f"/p/{world.A.slug}/bookings/new", headers=HTMX,
+                     data=_own(world, units=2, arrival=d(2).isoformat(), departure=d(5).isoformat()))
+    assert resp.status_code == 422
+    [msg] = field_errors(resp.get_data(as_text=True), "arrival")
+    assert msg.startswith("2 rooms wanted, 1 free on these nights. (")
+    assert ", " not in msg.split("(", 1)[1]  # one night named: d(3)
+    assert snapshot(app) == before
+
+
+def test_a_deposit_with_more_than_two_decimals_is_refused(app, host, world):
+    before = snapshot(app)
+    resp = host.post(f"/p/{world.A.slug}/bookings/{world.A.own_id}/deposit",
+                     data={"deposit_amount": "30.005", "deposit_due": d(2).isoformat()})
+    assert resp.status_code == 422
+    assert field_errors(resp.get_data(as_text=True), "deposit_amount") == ["Use at most two decimal places, e.g. 89.99."]
+    assert snapshot(app) == before

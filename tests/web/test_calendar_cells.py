@@ -14,8 +14,8 @@ from tests.web.conftest import TODAY, login
 def test_every_link_of_the_plan_is_what_url_for_builds(app, client, world):
     login(client, world.host_a)
     page = client.get(f"/p/{world.A.slug}/calendar").get_data(as_text=True)
-    night_links = set(re.findall(r'<td id="n-\d+-[\d-]+" class="night[^"]*" title="[^"]*"><a href="([^"]+)"', page))
-    bar_links = set(re.findall(r'<td colspan="\d+" class="bar[^"]*"><a href="([^"]+)"', page))
+    night_links = set(re.findall(r'<td id="n-\d+-[\d-]+" class="night[^"]*" title="[^"]*"[^>]*><a href="([^"]+)"', page))
+    bar_links = set(re.findall(r'<td colspan="\d+" class="bar[^"]*"[^>]*><a href="([^"]+)"', page))
     book_links = set(html.unescape(u) for u in re.findall(r'<td class="free"[^>]*><a href="([^"]+)"', page))
     assert night_links and bar_links and book_links
     with app.test_request_context():
@@ -35,3 +35,18 @@ def test_the_night_editor_updates_the_same_cell_it_came_from(app, client, world)
     resp = client.post(url, data={"price": "91.00", "quota": "2", "min_stay": "1"}, headers={"HX-Request": "true"})
     assert resp.status_code == 200
     assert f'<a href="{url}" hx-get="{url}">' in resp.get_data(as_text=True)
+
+
+def test_cells_name_their_category_and_night_and_bars_their_whole_label(app, client, world):
+    """Scripts (keyboard moves, marks, popovers) find a cell by data-cat / data-night; a bar's
+    name, cut with an ellipsis when narrow, is whole in its title (hover) and aria-label (focus)."""
+    login(client, world.host_a)
+    page = client.get(f"/p/{world.A.slug}/calendar").get_data(as_text=True)
+    day = (TODAY + dt.timedelta(days=5)).isoformat()
+    assert re.search(r'<td id="n-%s-%s" class="night[^"]*" title="[^"]*" data-cat="%s" data-night="%s">'
+                     % (world.A.cat_id, day, world.A.cat_id, day), page)
+    bar = re.search(r'<td colspan="(\d+)" class="bar[^"]*" data-night="([\d-]+)"><a [^>]*title="([^"]*)" aria-label="([^"]*)">%s</a>'
+                    % re.escape(world.A.own_guest), page)
+    assert bar, page
+    assert bar.group(2) == world.A.own_arrival.isoformat()
+    assert bar.group(3) == bar.group(4) and bar.group(3).startswith(world.A.own_guest + " · ")

@@ -33,7 +33,8 @@ def test_module_key_is_shown_once_works_and_dies_with_regenerate_and_off(app, ho
     history = re.sub(r"\s+", " ", host.get(f"/p/{world.A.slug}/history").get_data(as_text=True))
     assert "Channel module switched on</b> Booking.com" in history
     assert "Channel module switched off</b> Booking.com" in history
-    assert "Channel settings changed</b> Booking.com: hold time 45 min, Prepaid by the channel (e.g. e-domizil)" in history
+    assert ("Channel settings changed</b> Booking.com: hold time: 30 min → 45 min; "
+            "payment: Guest pays on arrival → Prepaid by the channel (e.g. e-domizil)") in history  # old -> new
 
 
 def test_imported_calendar_status_is_worded_for_the_host(host, db_session, world):
@@ -54,3 +55,30 @@ def test_imported_calendar_status_is_worded_for_the_host(host, db_session, world
     # The reason, worded for the host; never what the exception (or the address) said.
     assert "Could not be read: connection refused" in shown
     assert "ConnectionRefusedError" not in shown and "10.0.0.7" not in shown
+
+
+def _modules_page(host, world, channel="booking"):
+    return host.post(f"/p/{world.A.slug}/modules/{channel}/on",
+                     data={f"{channel}-hold_minutes": "30", f"{channel}-webhook_url": "",
+                           f"{channel}-payment_mode": "on_arrival"}).get_data(as_text=True)
+
+
+def test_modules_page_speaks_plainly_and_folds_the_technical_detail(host, world):
+    page = _modules_page(host, world)
+    plain, tech = page.split('<details class="tech">', 1)[0], page.split('<details class="tech">', 1)[1].split("</details>")[0]
+    assert "Your booking partner&#39;s address for notifications (optional)" in plain or \
+        "Your booking partner's address for notifications (optional)" in plain
+    assert "Webhook URL" not in page and "HMAC" not in plain and "X-Portal-Signature" not in plain
+    assert "<summary>For your IT person</summary>" in page
+    assert "X-Portal-Signature" in tech and "HMAC-SHA256" in tech and "{id, event, created_at, data}" in tech
+    assert "/api/v1/openapi.json" in tech
+
+
+def test_new_key_secret_and_ical_address_have_copy_buttons_and_the_script(host, world):
+    page = _modules_page(host, world)
+    assert 'data-copy="#new-key"' in page and 'data-copy="#new-secret"' in page
+    assert 'aria-live="polite"' in page and '/static/js/copy.js' in page
+    assert re.search(r'id="new-secret">[^<]+<', page)
+    cal = host.post(f"/p/{world.A.slug}/calendars/export/{world.A.cat_id}/renew").get_data(as_text=True)
+    assert f'data-copy="#new-url-{world.A.cat_id}"' in cal and f'id="new-url-{world.A.cat_id}"' in cal
+    assert '/static/js/copy.js' in cal

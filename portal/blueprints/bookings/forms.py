@@ -26,10 +26,26 @@ class OwnBookingForm(FlaskForm):
     notes = TextAreaField(_("Notes"), validators=[Optional(), Length(max=2000)])
 
     def set_choices(self, prop):
-        self.category_id.choices = [(c.id, c.name) for c in prop.categories]
-        self.unit_id.choices = [(0, _("any free unit"))] + [
-            (u.id, f"{c.name} – {u.name}") for c in prop.categories for u in c.units
+        """Every unit of the property, each marked with its category (data-category): the
+        category select (data-filters) shows only its own units when scripts run; without
+        them the labels name the category and the use case refuses a unit of another one."""
+        self.category_id.choices = [SelectChoice(c.id, c.name, render_kw={"data-max-guests": str(c.max_guests)})
+                                    for c in prop.categories]
+        self.unit_id.choices = [SelectChoice(0, _("any free unit"))] + [
+            SelectChoice(u.id, f"{c.name} – {u.name}", render_kw={"data-category": str(c.id)})
+            for c in prop.categories for u in c.units
         ]
+
+    def set_defaults(self, prop, category_id=None, unit=None):
+        """Valid defaults for a new booking: the unit's category (or the one asked for, or the
+        first), one unit, and no more guests than the category takes."""
+        cats = {c.id: c for c in prop.categories}
+        cat = unit.category if unit is not None else cats.get(category_id) or next(iter(cats.values()), None)
+        self.unit_id.data = unit.id if unit is not None else 0
+        self.category_id.data = cat.id if cat is not None else None
+        self.units.data = 1
+        if cat is not None:
+            self.guests.data = min(self.guests.default, cat.max_guests)
 
 
 class FilterForm(Form):

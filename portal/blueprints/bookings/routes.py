@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from htmx_flask import request
 
 from portal.blueprints.bookings import bp
+from portal.blueprints.calendar import window
 from portal.blueprints.bookings.forms import CancelRequestForm, DepositForm, FilterForm, ModifyForm, OwnBookingForm
 from portal.extensions import db
 from portal.web.forms import apply_conflict, apply_errors, page_number, parse_date
@@ -15,7 +16,7 @@ from services.accounts import access
 from services.availability import inventory, pricing
 from services.bookings import listing, own
 from services.channels import host_changes
-from services.core import audit
+from services.core import audit, clock
 from services.core.errors import Conflict, Invalid
 
 
@@ -41,9 +42,15 @@ def _save(prop, form, booking_id=None):
     return None
 
 
+def _plan_holding(prop, day):
+    """The plan's window of nights that shows `day` (this browser's count of nights: a phone's 7)."""
+    win = window.window_for(day, request.args, request.cookies, clock.today(prop.timezone))
+    return url_for("calendar.plan", slug=prop.slug, **win.args())
+
+
 def _after_save(prop, booking, message):
     flash(message, "success")
-    return hx_redirect(url_for("calendar.plan", slug=prop.slug, month=booking.arrival.strftime("%Y-%m")))
+    return hx_redirect(_plan_holding(prop, booking.arrival))
 
 
 @bp.route("/p/<slug>/bookings")
@@ -73,9 +80,9 @@ def new(slug):
     form = OwnBookingForm()
     form.set_choices(prop)
     if request.method == "GET":
+        # From the plan: a unit and a range of nights (portal.js), or a category's night.
         unit = inventory.unit_of(db.session, prop.id, request.args.get("unit_id", type=int))
-        form.unit_id.data = unit.id if unit else 0
-        form.category_id.data = unit.category_id if unit else request.args.get("category_id", type=int)
+        form.set_defaults(prop, request.args.get("category_id", type=int), unit)
         form.arrival.data = parse_date(request.args.get("arrival"))
         form.departure.data = parse_date(request.args.get("departure"))
         if form.arrival.data and not form.departure.data:
@@ -183,4 +190,4 @@ def cancel(slug, booking_id):
     prop = access.property_for(db.session, current_user, slug)
     booking = own.cancel_own_booking(db.session, current_user, prop, booking_id)
     flash(_("Booking of %(name)s cancelled; its nights are free again.", name=booking.guest_name), "success")
-    return hx_redirect(url_for("calendar.plan", slug=prop.slug, month=booking.arrival.strftime("%Y-%m")))
+    return hx_redirect(_plan_holding(prop, booking.arrival))

@@ -11,7 +11,7 @@ import datetime as dt
 
 from markupsafe import Markup, escape
 
-from portal.web.i18n import fmt_date, gettext, money, request_memo, short_money
+from portal.web.i18n import fmt_date, gettext, money, ngettext, request_memo, short_money
 from portal.web.labels import source_label
 from services.core.i18n import _l
 
@@ -41,8 +41,10 @@ def unit_cells(row, today: dt.date, book_base: str, detail_base: str) -> Markup:
         classes = f"bar k-{kind}" + (" cont-l" if c.continues_before else "") + (" cont-r" if c.continues_after else "")
         guest = escape(b.guest_name)
         title = f"{guest} · {memo[key]}"
-        out.append(f'<td colspan="{c.span}" class="{classes}"><a href="{detail_base}{b.id}" hx-get="{detail_base}{b.id}" '
-                   f'title="{title}">{guest}</a></td>')
+        first = f' data-night="{c.first.isoformat()}"' if c.first else ""
+        # The name is cut with an ellipsis in a narrow bar: title (hover) and aria-label (focus) keep it whole.
+        out.append(f'<td colspan="{c.span}" class="{classes}"{first}><a href="{detail_base}{b.id}" hx-get="{detail_base}{b.id}" '
+                   f'title="{title}" aria-label="{title}">{guest}</a></td>')
     return Markup("".join(out))
 
 
@@ -61,7 +63,7 @@ def _price_text(price) -> str:
 
 
 def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency: str, oob: bool = False,
-               _texts: tuple | None = None) -> Markup:
+               _texts: tuple | None = None, gap=None) -> Markup:
     """One night of a room category: free/total, price, restriction marks; a link to edit it from today.
 
     `_texts` (title pattern, "final price", price text, final-price text) spares a month of
@@ -70,19 +72,44 @@ def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency:
         *_patterns(), _price_text(n.price), money(final, currency))
     iso = n.night.isoformat()
     past = n.night < today
-    state = "" if past else " closed" if n.closed else " full" if n.available == 0 else ""  # the past is only shown
+    # The past is only shown; a night without a price is not for sale (its own legend entry), not "full".
+    state = ("" if past else " closed" if n.closed else " unpriced" if n.price is None
+             else " full" if n.available == 0 else "")
     title = title_pattern % {"free": n.free, "units": n.units, "quota": n.quota, "available": n.available}
     if final is not None:
         title += f" · {final_label} {final_text}"
     marks = (("✕" if n.closed else "") + ("→|" if n.closed_to_arrival else "") + ("|→" if n.closed_to_departure else "")
              + (f"≥{n.min_stay}" if n.min_stay > 1 else ""))
     url = f"{escape(night_base)}{cat_id}/{iso}"
+    if not past and n.available == 0:  # a night offering nothing says why (calendar.why: fixes, the editor's link)
+        url = url.replace("/calendar/night/", "/calendar/why/", 1)
+        title += " · " + gettext("not bookable online: open it to see why")
     opening, closing = ('<span class="ro">', "</span>") if past else (f'<a href="{url}" hx-get="{url}">', "</a>")
     swap = 'hx-swap-oob="true" ' if oob else ""
+    gap_attrs, fix = _gap(gap, cat_id, iso, night_base) if gap is not None and not past else ("", "")
+    if gap_attrs:
+        title += " · " + gap_attrs[1]
+        state += " gap"
+        closing += fix
     return Markup(
         f'<td id="n-{cat_id}-{iso}" {swap}class="night{state}{" past" if past else ""}" '
-        f'title="{escape(title)}">{opening}<span class="free-count">{n.free}/{n.units}</span>'
+        f'title="{escape(title)}" data-cat="{cat_id}" data-night="{iso}"{gap_attrs[0] if gap_attrs else ""}>{opening}<span class="free-count">{n.free}/{n.units}</span>'
         f'<span class="price">{escape(price_text)}</span><span class="marks">{marks}</span>{closing}</td>')
+
+
+def _gap(gap, cat_id: int, iso: str, night_base: str) -> tuple[tuple[str, str], str]:
+    """A gap night (services.availability.gaps): its data attribute and words; its first night
+    also gets the one-click fix (POST, CSRF by htmx) that lowers the minimum stay to the gap's length."""
+    text = ngettext("Gap: %(num)s night, minimum stay %(min_stay)s", "Gap: %(num)s nights, minimum stay %(min_stay)s",
+                    gap.length, min_stay=gap.min_stay)
+    fix = ""
+    if gap.first.isoformat() == iso:
+        label = escape(ngettext("Lower the minimum stay of these nights to %(num)s night",
+                                "Lower the minimum stay of these nights to %(num)s nights", gap.length))
+        url = f"{escape(night_base).replace('/calendar/night/', '/calendar/gap/', 1)}{cat_id}/{iso}"
+        fix = (f'<button type="button" class="gap-fix" hx-post="{url}" hx-swap="none" title="{label}" '
+               f'aria-label="{label}">≥{gap.length}</button>')
+    return (f' data-gap="{gap.length}" aria-description="{escape(text)}"', text), fix
 
 
 def night_cells(row, today: dt.date, night_base: str, currency: str) -> Markup:
@@ -91,6 +118,7 @@ def night_cells(row, today: dt.date, night_base: str, currency: str) -> Markup:
     pattern, final_label = _patterns()
     prices: dict = {}
     finals: dict = {}
+    gaps = getattr(row, "gaps", {})  # nights that can never sell (services.availability.gaps)
     out = []
     for n, final in zip(row.nights, row.finals):
         if n.price not in prices:
@@ -98,5 +126,5 @@ def night_cells(row, today: dt.date, night_base: str, currency: str) -> Markup:
         if final not in finals:
             finals[final] = money(final, currency)
         out.append(night_cell(n, final, row.category.id, today, night_base, currency,
-                              _texts=(pattern, final_label, prices[n.price], finals[final])))
+                              _texts=(pattern, final_label, prices[n.price], finals[final]), gap=gaps.get(n.night)))
     return Markup("".join(out))

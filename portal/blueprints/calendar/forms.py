@@ -1,10 +1,12 @@
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField
-from wtforms.validators import DataRequired, NumberRange, Optional
+from wtforms import BooleanField, DateField, IntegerField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.web.forms import LocalDecimalField as DecimalField
+from portal.web.i18n import tr
+from services.core import inputs
 
 # SelectChoice, not tuples: WTForms 3.3 deprecates tuple choices (a DeprecationWarning on every
 # form built) and 3.4 removes them.
@@ -13,13 +15,30 @@ WEEKDAYS = [SelectChoice(i, label) for i, label in enumerate(
 KEEP_SET_CLEAR = [SelectChoice("", _("keep")), SelectChoice("1", _("yes")), SelectChoice("0", _("no"))]
 
 
+class PriceField(DecimalField):
+    """A price: more than two decimal places is refused (services.core.inputs.more_than_cents),
+    and a refused value is shown back as typed, not rounded to what would have been saved."""
+
+    def pre_validate(self, form):
+        if inputs.more_than_cents(self.data):
+            raise StopValidation(tr(inputs.TWO_DECIMALS))
+
+    def _value(self):
+        if self.errors and self.raw_data:
+            return self.raw_data[0]
+        return super()._value()
+
+
 class MultiCheckbox(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
 
 class NightForm(FlaskForm):
-    price = DecimalField(_("Price per night"), places=2, validators=[Optional(), NumberRange(min=0)])
+    price = PriceField(_("Price per night"), places=2, validators=[Optional(), NumberRange(min=0)])
+    # "Save anyway": the confirmation step's button sends 1 when the price is far from the usual
+    # ones. Not a HiddenField: hidden_tag() would render it, and its "" would come first.
+    confirm_price = StringField(default="")
     quota = IntegerField(_("Quota (units for sale)"), validators=[Optional(), NumberRange(min=0)])
     min_stay = IntegerField(_("Minimum stay (nights)"), default=1, validators=[Optional(), NumberRange(min=1, max=365)])
     closed = BooleanField(_("Closed"))
@@ -32,7 +51,8 @@ class BulkForm(FlaskForm):
     start = DateField(_("From"), validators=[DataRequired(message=_("Enter a date."))])
     end = DateField(_("Until (inclusive)"), validators=[DataRequired(message=_("Enter a date."))])
     weekdays = MultiCheckbox(_("Weekdays"), coerce=int, choices=WEEKDAYS, default=[0, 1, 2, 3, 4, 5, 6])
-    price = DecimalField(_("Price per night"), places=2, validators=[Optional(), NumberRange(min=0)])
+    price = PriceField(_("Price per night"), places=2, validators=[Optional(), NumberRange(min=0)])
+    confirm_price = StringField(default="")
     quota = IntegerField(_("Quota"), validators=[Optional(), NumberRange(min=0)])
     min_stay = IntegerField(_("Minimum stay"), validators=[Optional(), NumberRange(min=1, max=365)])
     closed = SelectField(_("Open / closed"), choices=[SelectChoice("", _("keep")), SelectChoice("0", _("open")),

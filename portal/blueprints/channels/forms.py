@@ -11,7 +11,7 @@ PAYMENT = [SelectChoice(mode, _(label.text)) for mode, label in PAYMENT_LABELS.i
 class ConnectionForm(FlaskForm):
     hold_minutes = IntegerField(_("Hold time for unpaid orders (minutes)"), default=60,
                                 validators=[DataRequired(message=_("Enter minutes from 1 to 1440.")), NumberRange(min=1, max=1440)])
-    webhook_url = URLField(_("Webhook URL (optional)"), validators=[Optional(), Length(max=500)])
+    webhook_url = URLField(_("Your booking partner's address for notifications (optional)"), validators=[Optional(), Length(max=500)])
     payment_mode = SelectField(_("Payment"), choices=PAYMENT)
 
 

@@ -27,3 +27,13 @@ class ExtraCostForm(FlaskForm):
     amount = DecimalField(_("Amount"), places=2, validators=[InputRequired(message=_("Enter an amount.")), NumberRange(min=0)])
     per = SelectField(_("Charged"), choices=[SelectChoice("stay", _("per stay")), SelectChoice("night", _("per night"))])
     category_id = SelectField(_("For"), coerce=int)
+
+
+class RenameForm(FlaskForm):
+    """A room category's or a unit's new name (the use case checks the length for each)."""
+
+    name = StringField(_("Name"), validators=[DataRequired(message=_("Enter a name.")), Length(max=80)])
+
+
+class DeleteForm(FlaskForm):
+    """The confirmation step of a deletion: only its CSRF token."""

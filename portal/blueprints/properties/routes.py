@@ -1,18 +1,22 @@
 """Property settings: details, room categories and units, mandatory costs (R4), history."""
-from flask import flash, url_for
+from flask import abort, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import request
 
 from portal.blueprints.properties import bp
-from portal.blueprints.properties.forms import CategoryForm, ExtraCostForm, PropertyForm
+from portal.blueprints.properties.forms import CategoryForm, DeleteForm, ExtraCostForm, PropertyForm, RenameForm
 from portal.extensions import db
+from portal.web import history as history_words
 from portal.web.forms import apply_errors
 from portal.web.render import hx_redirect, render
 from services.accounts import access
+from services.availability import inventory
+from services.availability import undo
 from services.core import audit
 from services.properties import registry
-from services.core.errors import Invalid
+from services.core.errors import Conflict, Invalid
+from portal.web.i18n import tr
 
 
 def _forms(prop, details=None, category=None, cost=None):
@@ -23,8 +27,10 @@ def _forms(prop, details=None, category=None, cost=None):
     return {"details": details, "category": category, "cost": cost}
 
 
-def _settings(prop, status=200, **forms):
-    return render("properties/settings.html", status=status, prop=prop, **_forms(prop, **forms))
+def _settings(prop, status=200, rename=None, **forms):
+    """`rename`: (("category" or "unit", id), RenameForm) whose errors show at that name."""
+    return render("properties/settings.html", status=status, prop=prop, rename=rename, confirm=None,
+                  **_forms(prop, **forms))
 
 
 @bp.route("/p/<slug>/settings", methods=["GET", "POST"])
@@ -60,6 +66,83 @@ def add_category(slug):
     return _settings(prop, 422, category=form)
 
 
+@bp.post("/p/<slug>/categories/<id:category_id>/rename")
+@login_required
+def rename_category(slug, category_id):
+    prop = access.property_for(db.session, current_user, slug)
+    form = RenameForm()
+    if form.validate_on_submit():
+        try:
+            cat = registry.rename_category(db.session, current_user, prop, category_id, form.name.data)
+            flash(_("Room category renamed to %(name)s.", name=cat.name), "success")
+            return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
+        except Invalid as e:
+            apply_errors(form, e)
+    return _settings(prop, 422, rename=(("category", category_id), form))
+
+
+@bp.post("/p/<slug>/units/<id:unit_id>/rename")
+@login_required
+def rename_unit(slug, unit_id):
+    prop = access.property_for(db.session, current_user, slug)
+    form = RenameForm()
+    if form.validate_on_submit():
+        try:
+            unit = registry.rename_unit(db.session, current_user, prop, unit_id, form.name.data)
+            flash(_("Unit renamed to %(name)s.", name=unit.name), "success")
+            return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
+        except Invalid as e:
+            apply_errors(form, e)
+    return _settings(prop, 422, rename=(("unit", unit_id), form))
+
+
+def _confirm_delete(prop, kind, obj, action, status=200, refusal=None):
+    """The settings page with the confirmation step (or the refusal) at the categories."""
+    confirm = {"kind": kind, "obj": obj, "action": action, "form": DeleteForm(formdata=None), "refusal": refusal}
+    return render("properties/settings.html", status=status, prop=prop, rename=None, confirm=confirm, **_forms(prop))
+
+
+@bp.route("/p/<slug>/categories/<id:category_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_category(slug, category_id):
+    """GET asks first (what goes with it); POST deletes, or names the bookings in the way."""
+    prop = access.property_for(db.session, current_user, slug)
+    cat = inventory.category_of(db.session, prop.id, category_id)
+    action = url_for("properties.delete_category", slug=slug, category_id=category_id)
+    if request.method == "GET":
+        refusal = registry.why_not_delete_category(db.session, current_user, prop, category_id)
+        return _confirm_delete(prop, "category", cat, action, refusal=tr(refusal.message) if refusal else None)
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        return _confirm_delete(prop, "category", cat, action, 422)
+    try:
+        name = registry.delete_category(db.session, current_user, prop, category_id)
+    except Conflict as e:
+        return _confirm_delete(prop, "category", cat, action, 409, refusal=tr(e.message))
+    flash(_("Room category %(name)s deleted.", name=name), "success")
+    return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
+
+
+@bp.route("/p/<slug>/units/<id:unit_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_unit(slug, unit_id):
+    prop = access.property_for(db.session, current_user, slug)
+    unit = inventory.unit_of(db.session, prop.id, unit_id) or abort(404)
+    action = url_for("properties.delete_unit", slug=slug, unit_id=unit_id)
+    if request.method == "GET":
+        refusal = registry.why_not_delete_unit(db.session, current_user, prop, unit_id)
+        return _confirm_delete(prop, "unit", unit, action, refusal=tr(refusal.message) if refusal else None)
+    form = DeleteForm()
+    if not form.validate_on_submit():
+        return _confirm_delete(prop, "unit", unit, action, 422)
+    try:
+        name = registry.delete_unit(db.session, current_user, prop, unit_id)
+    except Conflict as e:
+        return _confirm_delete(prop, "unit", unit, action, 409, refusal=tr(e.message))
+    flash(_("Unit %(name)s deleted.", name=name), "success")
+    return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
+
+
 @bp.post("/p/<slug>/costs")
 @login_required
 def add_cost(slug):
@@ -91,4 +174,8 @@ def remove_cost(slug, cost_id):
 def history(slug):
     """Every change to the property's data: who, when, what, on whose behalf."""
     prop = access.property_for(db.session, current_user, slug)
-    return render("properties/history.html", prop=prop, entries=audit.history(db.session, prop))
+    # Lines worded in the reader's language (portal/web/history.py); the calendar edits of the
+    # last minutes get an "Undo" button (services.availability.undo).
+    return render("properties/history.html", prop=prop, entries=audit.history(db.session, prop),
+                  undoable=undo.undoable_ids(db.session, prop), action_text=history_words.action_text,
+                  details=history_words.details)

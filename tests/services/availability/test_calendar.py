@@ -29,11 +29,12 @@ def test_bars_span_the_nights_and_carry_their_source(session):
     cells = plan.rows[0].units[0].cells
     bars = [c for c in cells if isinstance(c, calendar.Bar)]
     assert len(bars) == 1 and bars[0].span == 3 and bars[0].kind == "booking"
+    assert bars[0].first == day  # its first night in the window (the cell's data-night)
     assert sum(c.span if isinstance(c, calendar.Bar) else 1 for c in cells) == 6
     assert plan.rows[0].nights[1].free == 1
 
 
-def test_a_bar_cut_by_the_month_edge_says_it_continues(session):
+def test_a_bar_cut_by_the_window_edge_says_it_continues(session):
     prop = make_property(session, units=1)
     day = clock.today(prop.timezone) + dt.timedelta(days=2)
     b = new_booking(prop, arrival=day, nights=4)
@@ -43,6 +44,7 @@ def test_a_bar_cut_by_the_month_edge_says_it_continues(session):
     plan = calendar.build(session, prop, day + dt.timedelta(days=1), day + dt.timedelta(days=3))
     bar = plan.rows[0].units[0].cells[0]
     assert (bar.span, bar.continues_before, bar.continues_after) == (2, True, True)
+    assert bar.first == day + dt.timedelta(days=1)  # the window's first night, not the arrival
 
 
 def _count(session, count_queries, prop, days):

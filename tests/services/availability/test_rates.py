@@ -143,3 +143,78 @@ def test_other_hosts_cannot_edit(session):
     with pytest.raises(Forbidden):
         rates.set_night(session, intruder, prop, prop.categories[0], clock.today(prop.timezone),
                         rates.RateChange(price=Decimal(1)))
+
+
+# -- price sanity (issue 9): no silent rounding, unusual prices confirmed ------------------------
+
+@pytest.mark.parametrize("price", ["89.999", "0.001", "100.005"])
+def test_more_than_two_decimals_is_refused_not_rounded(session, price):
+    prop = make_property(session, units=2, price="80.00")
+    cat = prop.categories[0]
+    day = clock.today(prop.timezone) + dt.timedelta(days=2)
+    with pytest.raises(Invalid) as e:
+        rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(price=Decimal(price)))
+    assert "two decimal places" in str(e.value.errors["price"])
+    assert _rate(session, cat, day).price == Decimal("80.00")  # untouched
+    with pytest.raises(Invalid) as e:
+        rates.bulk_edit(session, prop.owner, prop, [cat], day, day, set(range(7)), rates.RateChange(price=Decimal(price)))
+    assert "price" in e.value.errors
+
+
+def test_trailing_zeros_are_two_decimals(session):
+    prop = make_property(session, units=2, price="80.00")
+    cat = prop.categories[0]
+    day = clock.today(prop.timezone) + dt.timedelta(days=2)
+    rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(price=Decimal("89.990")))
+    assert _rate(session, cat, day).price == Decimal("89.99")
+
+
+@pytest.mark.parametrize("price,unusual", [("240.00", False), ("240.01", True), ("26.67", False), ("26.66", True),
+                                           ("0", True)])
+def test_price_far_from_the_median_needs_confirmation(session, price, unusual):
+    prop = make_property(session, units=2, price="80.00")  # median from today on: 80.00
+    cat = prop.categories[0]
+    day = clock.today(prop.timezone) + dt.timedelta(days=3)
+    change = rates.RateChange(price=Decimal(price))
+    if unusual:
+        with pytest.raises(rates.UnusualPrice) as e:
+            rates.set_night(session, prop.owner, prop, cat, day, change)
+        assert e.value.status == 422 and e.value.code == "confirm_price"
+        assert "80.00" in str(e.value.errors["price"]) and "Save anyway?" in str(e.value.errors["price"])
+        assert _rate(session, cat, day).price == Decimal("80.00")
+        with pytest.raises(rates.UnusualPrice):
+            rates.bulk_edit(session, prop.owner, prop, [cat], day, day, set(range(7)), change)
+        rates.set_night(session, prop.owner, prop, cat, day, change, confirm_price=True)
+    else:
+        rates.set_night(session, prop.owner, prop, cat, day, change)
+    assert _rate(session, cat, day).price == Decimal(price)
+
+
+def test_without_prices_a_price_above_the_ceiling_needs_confirmation(session):
+    prop = make_property(session, units=2, days=0)
+    cat = prop.categories[0]
+    day = clock.today(prop.timezone) + dt.timedelta(days=1)
+    rates.bulk_edit(session, prop.owner, prop, [cat], day, day, set(range(7)), rates.RateChange(price=Decimal("1000")))
+    with pytest.raises(rates.UnusualPrice) as e:
+        rates.bulk_edit(session, prop.owner, prop, [cat], day + dt.timedelta(days=1), day + dt.timedelta(days=1),
+                        set(range(7)), rates.RateChange(price=Decimal("8900")))
+    assert "has no prices yet" not in str(e.value.errors["price"])  # 1000 is its median now
+
+
+def test_first_price_above_the_ceiling_asks_and_a_confirmed_one_is_saved(session):
+    prop = make_property(session, units=2, days=0)
+    cat = prop.categories[0]
+    day = clock.today(prop.timezone) + dt.timedelta(days=1)
+    with pytest.raises(rates.UnusualPrice) as e:
+        rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(price=Decimal("8900")))
+    assert "no prices yet" in str(e.value.errors["price"])
+    assert _rate(session, cat, day) is None
+    rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(price=Decimal("8900")), confirm_price=True)
+    assert _rate(session, cat, day).price == Decimal("8900.00")
+
+
+def test_past_prices_do_not_count_towards_the_median(session):
+    today = dt.date.today()
+    prop = make_property(session, units=2, price="500.00", days=10, start=today - dt.timedelta(days=20))
+    cat = prop.categories[0]
+    assert rates.median_price(session, cat.id, clock.today(prop.timezone)) is None

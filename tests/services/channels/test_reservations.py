@@ -41,7 +41,7 @@ def _occupied(session, booking):
 
 def test_paid_reservation_gets_voucher_price_breakdown_and_host_mail(session, setup):
     prop, conn = setup
-    prop.owner.locale = "en"  # the host reads English: dates like "Dec 3, 2026"
+    prop.owner.locale = "en"  # the host reads English: dates like "3 Dec 2026", day before month
     session.commit()
     b, created = reservations.create(session, conn, _input(prop))
     assert created and b.status == "confirmed" and b.voucher and len(b.voucher) == 10
@@ -53,7 +53,54 @@ def test_paid_reservation_gets_voucher_price_breakdown_and_host_mail(session, se
     assert "Eva Gast" in mail.subject + mail.body and b.voucher in mail.body  # R24: full contact with the booking
     from babel.dates import format_date
 
-    assert f"{format_date(b.arrival, 'medium', locale='en')}–{format_date(b.departure, 'medium', locale='en')}" in mail.body
+    assert f"{format_date(b.arrival, 'medium', locale='en_GB')}–{format_date(b.departure, 'medium', locale='en_GB')}" in mail.body
+    assert "Total: €230.00" in mail.body and f"Voucher: {b.voucher}" in mail.body
+
+
+def _mails(session):
+    return list(session.scalars(sa.select(MailMessage).order_by(MailMessage.id)))
+
+
+def _full_contact(body):
+    return "Eva Gast" in body and "eva@example.com" in body and "+420 1" in body
+
+
+def test_every_booking_mail_carries_the_guests_full_contact(session, setup):
+    """R24: new, hold confirmed (the deal site's normal path), partly cancelled, cancelled, changed."""
+    prop, conn = setup
+    hold, _ = reservations.create(session, conn, _input(prop, "ORD-H", status="pending", units=2))
+    reservations.confirm(session, conn, hold.id)
+    reservations.cancel(session, conn, hold.id, units=1)
+    paid, _ = reservations.create(session, conn, _input(prop, "ORD-P", offset=10))
+    new = host_changes.modify(session, prop.owner, prop, paid.id, paid.arrival + dt.timedelta(days=1),
+                              paid.departure + dt.timedelta(days=1), prop.categories[0].id)
+    reservations.cancel(session, conn, hold.id)
+    mails = _mails(session)
+    assert len(mails) == 5  # confirmed, partly cancelled, new, changed, cancelled (a hold mails nothing)
+    for mail in mails:
+        assert _full_contact(mail.body), mail.body
+        assert f"Gutschein: {hold.voucher}" in mail.body or f"Gutschein: {new.voucher}" in mail.body  # the host reads German
+
+
+def test_mail_money_and_dates_follow_the_hosts_locale(session, setup):
+    prop, conn = setup
+    prop.owner.locale = "de"
+    session.commit()
+    b, _ = reservations.create(session, conn, _input(prop))
+    body = _mails(session)[0].body
+    assert "230,00\xa0€" in body and "230.00" not in body
+    assert f"{b.arrival:%d.%m.%Y}–{b.departure:%d.%m.%Y}" in body
+
+
+def test_other_channels_say_reservation_number_not_voucher(session, setup):
+    prop, _ = setup
+    conn, _key = connections.switch_on(session, None, prop, "booking", hold_minutes=60, webhook_url="")
+    prop.owner.locale = "en"
+    session.commit()
+    b, _ = reservations.create(session, conn, _input(prop, "BK-1"))
+    reservations.cancel(session, conn, b.id)
+    for mail in _mails(session):
+        assert f"Reservation number: {b.voucher}" in mail.body and "Voucher" not in mail.body
 
 
 def test_retry_with_same_external_id_books_nothing_again(session, setup):

@@ -1,0 +1,219 @@
+"""Undoing the last calendar edit (R1): a night edit, a bulk edit or a gap fix, for 10 minutes.
+
+Every calendar edit records, with its history line, the (category, night) rate rows it changed
+and their values before (`AuditEntry.undo`, JSON; None for "no row": nothing was offered).
+The history line itself keeps only parameters (what changed, old -> new) that the web layer
+words in the reader's language (portal/web/history.py).
+
+`undo` puts those rows back as they were, in one use case, and records it as its own history
+entry ("undone: ..."). It is refused when
+- 10 minutes have passed since the edit (UNDO_MINUTES),
+- it was already undone, or it is itself an undo,
+- a later calendar edit changed one of the same (category, night) rows,
+- a booking has taken one of the changed nights since the edit (the booking is named).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, undefer
+
+from services.accounts import access
+from services.core import audit, clock
+from services.core.db import use_case
+from services.core.errors import Conflict, NotFound
+from services.core.i18n import _l
+from services.availability.inventory import occupying, touch
+from services.models import AuditEntry, Booking, NightRate, Occupancy, Property, RoomCategory, User
+
+UNDO_MINUTES = 10
+FIELDS = ("price", "quota", "min_stay", "closed", "closed_to_arrival", "closed_to_departure")
+CALENDAR_ACTIONS = ("rates", "rates_bulk", "gap_fix", "rates_undo")
+MAX_SHOWN = 4  # distinct old (or new) values a history line lists per field; more read "various"
+
+Key = tuple[int, dt.date]
+
+
+def _json_value(field: str, value):
+    if field == "price":
+        return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+    return value
+
+
+def snapshot(session: Session, category_ids: list[int], nights: list[dt.date]) -> dict[Key, list | None]:
+    """The rate rows of these categories and nights as JSON-ready lists (FIELDS order); None: no row."""
+    wanted = set(nights)
+    out: dict[Key, list | None] = {(c, n): None for c in category_ids for n in nights}
+    if not nights or not category_ids:
+        return out
+    rows = session.execute(
+        sa.select(NightRate.category_id, NightRate.night, *(getattr(NightRate, f) for f in FIELDS))
+        .where(NightRate.category_id.in_(category_ids), NightRate.night >= min(nights), NightRate.night <= max(nights))
+    )
+    for cid, night, *values in rows:
+        if night in wanted:
+            out[(cid, night)] = [_json_value(f, v) for f, v in zip(FIELDS, values)]
+    return out
+
+
+def _shown(row: list | None, units: int) -> dict:
+    """What a row means to the host; no row reads as a fresh night's values (not offered: no price)."""
+    if row is None:
+        return {"price": None, "quota": units, "min_stay": 1, "closed": False, "closed_to_arrival": False,
+                "closed_to_departure": False}
+    return dict(zip(FIELDS, row))
+
+
+def _distinct(values: list) -> list:
+    seen = []
+    for v in values:
+        if v not in seen:
+            seen.append(v)
+    return seen[:MAX_SHOWN + 1]
+
+
+def _params(categories: list[RoomCategory], before: dict, after: dict, changed: list[Key]) -> dict:
+    """History parameters: which categories and nights, and per changed field its old and new values."""
+    names = {c.id: c.name for c in categories}
+    units = {c.id: len(c.units) for c in categories}
+    changes: dict[str, list] = {}
+    for f in FIELDS:
+        olds, news = [], []
+        for key in changed:
+            old, new = _shown(before[key], units[key[0]])[f], _shown(after[key], units[key[0]])[f]
+            if old != new:
+                olds.append(old)
+                news.append(new)
+        if news:
+            changes[f] = [_distinct(olds), _distinct(news)]
+    nights = sorted({n for _, n in changed})
+    cats = [names[c] for c in names if any(k[0] == c for k in changed)] or list(names.values())
+    return {"categories": cats, "first": nights[0].isoformat() if nights else None,
+            "last": nights[-1].isoformat() if nights else None, "nights": len(nights), "changes": changes}
+
+
+def record_edit(session: Session, actor: User | None, prop: Property, action: str, categories: list[RoomCategory],
+                nights: list[dt.date], before: dict[Key, list | None], **extra) -> AuditEntry:
+    """The history line of a calendar edit whose rows were `before` (snapshot taken before writing):
+    what changed as parameters, and the way back for `undo`."""
+    session.flush()
+    after = snapshot(session, [c.id for c in categories], nights)
+    changed = [k for k in before if before[k] != after[k]]
+    way_back = {"rows": [[c, n.isoformat(), before[(c, n)]] for c, n in changed]} if changed else None
+    return audit.record(session, actor, prop, action, undo=way_back,
+                        **_params(categories, before, after, changed), **extra)
+
+
+def _keys(data: dict) -> set[tuple[int, str]]:
+    return {(r[0], r[1]) for r in data.get("rows", [])}
+
+
+def _recent(session: Session, prop: Property, since: dt.datetime) -> list[tuple]:
+    """The property's calendar edits since `since` that keep a way back: (id, actor, at, undo data, undone_by)."""
+    return [(i, a, at, json.loads(u), ub) for i, a, at, u, ub in session.execute(
+        sa.select(AuditEntry.id, AuditEntry.actor_id, AuditEntry.at, AuditEntry.undo, AuditEntry.undone_by_id)
+        .where(AuditEntry.property_id == prop.id, AuditEntry.at >= since, AuditEntry.undo.is_not(None))
+        .order_by(AuditEntry.id)
+    )]
+
+
+def _refusal(entry_id: int, recent: list[tuple], now: dt.datetime):
+    """Why the entry cannot be undone (from the history alone), or None."""
+    mine = next((r for r in recent if r[0] == entry_id), None)
+    if mine is None or now - mine[2] > dt.timedelta(minutes=UNDO_MINUTES):
+        return _l("This change was made more than %(minutes)s minutes ago and can no longer be undone.",
+                  minutes=UNDO_MINUTES)
+    if mine[3].get("undoes"):
+        return _l("An undo cannot be undone. Edit the nights instead.")
+    if mine[4] is not None:
+        return _l("This change has already been undone.")
+    keys = _keys(mine[3])
+    for later in recent:
+        if later[0] > entry_id and keys & _keys(later[3]):
+            return _l("A later change touched the same nights. Undo that one first, or edit the nights.")
+    return None
+
+
+def undoable_ids(session: Session, prop: Property) -> set[int]:
+    """The property's entries that may still be undone (bookings are checked when undoing), in one query."""
+    now = clock.now()
+    recent = _recent(session, prop, now - dt.timedelta(minutes=UNDO_MINUTES))
+    return {r[0] for r in recent if _refusal(r[0], recent, now) is None}
+
+
+def last_undoable(session: Session, actor: User, prop: Property) -> int | None:
+    """The id of `actor`'s latest calendar edit of the property if it may still be undone."""
+    now = clock.now()
+    recent = _recent(session, prop, now - dt.timedelta(minutes=UNDO_MINUTES))
+    for r in reversed(recent):
+        if r[1] == actor.id and not r[3].get("undoes"):
+            return r[0] if _refusal(r[0], recent, now) is None else None
+    return None
+
+
+def _restore(session: Session, rows: list[list]) -> None:
+    gone = [(c, dt.date.fromisoformat(n)) for c, n, values in rows if values is None]
+    back = [{"category_id": c, "night": dt.date.fromisoformat(n),
+             **{f: (Decimal(v) if f == "price" and v is not None else v) for f, v in zip(FIELDS, values)}}
+            for c, n, values in rows if values is not None]
+    for cid, night in gone:
+        session.execute(sa.delete(NightRate).where(NightRate.category_id == cid, NightRate.night == night))
+    if back:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(NightRate)
+        stmt = stmt.on_conflict_do_update(index_elements=[NightRate.category_id, NightRate.night],
+                                          set_={f: stmt.excluded[f] for f in FIELDS})
+        session.execute(stmt, back)
+
+
+def undo(session: Session, actor: User, prop: Property, entry_id: int) -> AuditEntry:
+    """Put the rows of calendar edit `entry_id` back as they were before it; returns the new history entry."""
+    access.check_property(actor, prop)
+    with use_case(session) as uc:
+        touch(session, prop.id)  # the property row first: one lock order with every other writer
+        entry = session.scalar(sa.select(AuditEntry).where(AuditEntry.id == entry_id)
+                               .options(undefer(AuditEntry.undo)).execution_options(populate_existing=True))
+        if entry is None or entry.property_id != prop.id:
+            raise NotFound(_l("No such change."))
+        if entry.undo is None:
+            raise Conflict(_l("Only changes of the calendar can be undone."), code="not_undoable")
+        now = clock.now()
+        refusal = _refusal(entry.id, _recent(session, prop, entry.at), now)
+        if refusal is not None:
+            raise Conflict(refusal, code="not_undoable")
+        rows = json.loads(entry.undo)["rows"]
+        keys = {(c, dt.date.fromisoformat(n)) for c, n, _ in rows}
+        cat_ids = sorted({c for c, _ in keys})
+        nights = sorted({n for _, n in keys})
+        taken = session.execute(
+            sa.select(Booking.id, Booking.guest_name, Booking.arrival, Booking.departure, Booking.category_id,
+                      Occupancy.night)
+            .join(Occupancy, Occupancy.booking_id == Booking.id)
+            .where(Booking.category_id.in_(cat_ids), Occupancy.night.in_(nights), occupying(now),
+                   Booking.updated_at >= entry.at)
+            .order_by(Booking.id)
+        ).all()
+        taken = [t for t in taken if (t[4], t[5]) in keys]
+        if taken:
+            b = taken[0]
+            # The stay written as rates._check_quota_not_below_sold names bookings in the way.
+            raise Conflict(_l("A booking has taken these nights since the change: %(booking)s. "
+                              "The change can no longer be undone.",
+                              booking=f"#{b[0]} {b[1]} ({b[2]:%d.%m.}–{b[3]:%d.%m.})"), code="booked_since")
+        categories = list(session.scalars(sa.select(RoomCategory).where(
+            RoomCategory.id.in_(cat_ids), RoomCategory.property_id == prop.id).order_by(RoomCategory.position, RoomCategory.id)))
+        before = snapshot(session, cat_ids, nights)
+        _restore(session, rows)
+        new = record_edit(session, actor, prop, "rates_undo", categories, nights, before,
+                          undoes=entry.id, undone_action=entry.action)
+        session.flush()
+        data = json.loads(new.undo) if new.undo else {"rows": []}
+        data["undoes"] = entry.id
+        new.undo = json.dumps(data, separators=(",", ":"))
+        entry.undone_by_id = new.id
+        uc.keep(new)
+    return new
