@@ -103,7 +103,16 @@ def short_money(amount: Decimal) -> str:
 
 
 def tr(message) -> str:
-    """Translate a domain Message (or pass a plain string through)."""
+    """Translate a domain Message (or pass a plain string through); its parameters that are
+    Messages are translated too, and dates are written the reader's way (as services.core.i18n.render)."""
     if isinstance(message, Message):
-        return gettext(message.text, **message.params)
+        return gettext(message.text, **{k: _tr_param(v) for k, v in message.params.items()})
     return str(message)
+
+
+def _tr_param(value):
+    if isinstance(value, Message):
+        return tr(value)
+    if type(value) is dt.date:
+        return fmt_date(value, "medium")
+    return value

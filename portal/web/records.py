@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from portal.web.i18n import fmt_date, fmt_moment, gettext, money, tr
 from portal.web.labels import PAYMENT_LABELS, _channel
+from services.bookings import notify
 from services.channels.ical import failure_reason
 
 
@@ -51,8 +52,9 @@ def feed_status(stored: str) -> str:
                    events=status["events"], added=status["added"], removed=status["removed"], conflicts=status["conflicts"])
 
 
-def event_text(kind: str, detail: str) -> str:
-    """A booking event's details in the reader's language (services.core.audit.booking_event stores parameters)."""
+def event_text(kind: str, detail: str, source: str = "") -> str:
+    """A booking event's details in the reader's language (services.core.audit.booking_event stores
+    parameters); `source` names the booking's channel, whose code is a voucher or a reservation number."""
     p = _params(detail)
     if p is None:
         return detail
@@ -64,7 +66,7 @@ def event_text(kind: str, detail: str) -> str:
         return gettext("from %(channel)s, held until %(time)s", channel=_channel(p.get("channel", "")),
                        time=fmt_moment(dt.datetime.fromisoformat(p["until"])))
     if kind == "confirmed":
-        text = gettext("voucher %(voucher)s", voucher=p.get("voucher") or "-")
+        text = f"{tr(notify.reference_label(source))} {p.get('voucher') or '-'}"
         return text + (" " + gettext("(after the hold had expired)") if p.get("after_expiry") else "")
     if kind == "partially_cancelled":
         return gettext("units cancelled: %(cancelled)s, units kept: %(kept)s", cancelled=p.get("cancelled"), kept=p.get("kept"))

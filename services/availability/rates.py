@@ -13,7 +13,7 @@ from services.accounts import access
 from services.core import clock, inputs
 from services.core.db import use_case
 from services.core.errors import Conflict, Invalid
-from services.core.i18n import _l
+from services.core.i18n import Message, _l
 from services.availability import undo
 from services.availability.inventory import MAX_RANGE_DAYS, bookings_on, counts_against_quota, nights_of, occupying, touch
 from services.models import Booking, NightRate, Occupancy, Property, RoomCategory, Unit, User
@@ -121,9 +121,9 @@ def _check_quota_not_below_sold(session: Session, categories: list[RoomCategory]
         return
     cid = rows[0][0]
     bad = sorted(n for c, n, _ in rows if c == cid)
-    names = ", ".join(
-        f"#{b.id} {b.guest_name} ({b.arrival:%d.%m.}–{b.departure:%d.%m.})" for b in bookings_on(session, cid, bad)[:5]
-    )
+    names = Message.joined([Message("#%(id)s %(guest)s (%(arrival)s–%(departure)s)", id=b.id, guest=b.guest_name,
+                                    arrival=b.arrival, departure=b.departure)
+                            for b in bookings_on(session, cid, bad)[:5]])  # dates in the reader's format
     raise Conflict(
         _l("The quota cannot go below what is already sold online. In the way: %(bookings)s", bookings=names),
         code="quota_below_booked", nights=bad,

@@ -104,11 +104,6 @@ def mail_host(session: Session, prop: Property, subject: Message, body: Message,
     return msg
 
 
-def stay_text(b: Booking) -> str:
-    """A stay for records (history lines)."""
-    return f"{b.arrival:%d.%m.%Y}–{b.departure:%d.%m.%Y}"
-
-
 def stay(b: Booking) -> Message:
     """A stay for a message: its dates are formatted in the reader's language (services.core.i18n.render)."""
     return Message("%(arrival)s–%(departure)s", arrival=b.arrival, departure=b.departure)

@@ -31,6 +31,11 @@ class Message:
     def __hash__(self) -> int:
         return hash(str(self))
 
+    @classmethod
+    def joined(cls, parts: list["Message"], separator: str = ", ") -> "Message":
+        """Several messages as one ("a, b, c"), each still worded in the reader's language."""
+        return cls(separator.join(f"%(p{i})s" for i in range(len(parts))), **{f"p{i}": p for i, p in enumerate(parts)})
+
 
 def _l(text: str, **params) -> Message:
     return Message(text, **params)

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from babel.dates import format_date
 import sqlalchemy as sa
 
 from services.availability import inventory
@@ -247,7 +248,9 @@ def test_quota_cannot_go_below_online_sales_and_the_booking_is_named(app, host, 
     assert resp.status_code == 422
     [msg] = field_errors(body, "quota")
     assert "The quota cannot go below what is already sold online" in msg
-    assert f"#{booking_id} Vera Voucher (24.06.–26.06.)" in msg
+    # The booking's dates in the reader's (English) format, not a fixed pattern.
+    arrival, departure = (format_date(x, "medium", locale="en_GB") for x in (d(12), d(14)))
+    assert f"#{booking_id} Vera Voucher ({arrival}–{departure})" in msg
     assert snapshot(app) == before
     # Two units are sold: a quota of 2 is fine.
     ok = host.post(_night_url(world, d(13)), data={"price": "80", "quota": "2", "min_stay": "1"}, headers=HTMX)
@@ -492,6 +495,20 @@ def test_first_steps_are_ticked_as_they_are_done(app, db_session, world):
     assert re.search(r'class="night unpriced"', body)
 
 
+def test_a_bulk_edit_that_sets_the_first_prices_updates_the_checklist_in_place(app, db_session, world):
+    client, slug = _new_host_with(db_session, app, days=0)  # rooms, no prices
+    with db_session() as s:
+        cat_id = s.scalar(sa.select(Property).where(Property.slug == slug)).categories[0].id
+    data = {"categories": [cat_id], "start": d(1).isoformat(), "end": d(30).isoformat(), "weekdays": list(range(7)),
+            "price": "80.00", "quota": "", "min_stay": "", "closed": "", "closed_to_arrival": "", "closed_to_departure": ""}
+    resp = client.post(f"/p/{slug}/calendar/bulk", data=data, headers=HTMX)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    # Rooms and prices are there now: the checklist's slot is emptied out of band.
+    slot = re.search(r'<div id="first-steps-slot" hx-swap-oob="true">(.*?)</div>', body, re.S)
+    assert slot and "First steps" not in slot.group(1)
+
+
 def test_a_property_that_sells_has_no_checklist_and_the_legend_explains_unpriced_nights(host, world):
     body = host.get(f"/p/{world.A.slug}/calendar?start={d(35)}").get_data(as_text=True)
     assert 'id="first-steps"' not in body
@@ -602,3 +619,24 @@ def test_gap_fix_without_htmx_goes_back_to_the_plan(host, db_session, world):
     resp = host.post(f"/p/{world.A.slug}/calendar/gap/{world.A.cat_id}/{d(21)}")
     assert resp.status_code == 303 and resp.headers["Location"].startswith(f"/p/{world.A.slug}/calendar")
     assert _rate(db_session, world.A.cat_id, d(21))[2] == 2
+
+
+def test_a_night_edit_redraws_its_neighbours_gap_marks(host, db_session, world):
+    """Closing d(23) makes d(21)-d(22) a gap: the answer to that one night's edit redraws the
+    category's row in the window on screen, so the neighbours show the gap at once."""
+    with db_session() as s:
+        s.execute(sa.update(NightRate).where(NightRate.category_id == world.A.cat_id, NightRate.night == d(20))
+                  .values(closed=True))
+        s.execute(sa.update(NightRate).where(NightRate.category_id == world.A.cat_id, NightRate.night >= d(20))
+                  .values(min_stay=3))
+        s.commit()
+    shown = {**HTMX, "HX-Current-URL": f"http://localhost/p/{world.A.slug}/calendar?start={d(15)}&days=14"}
+    plan = host.get(f"/p/{world.A.slug}/calendar?start={d(15)}&days=14", headers=HTMX).get_data(as_text=True)
+    assert "gap" not in re.search(rf'<td id="n-{world.A.cat_id}-{d(21)}"[^>]*>', plan).group(0)
+    resp = host.post(_night_url(world, d(23)), headers=shown,
+                     data={"price": "80", "quota": "2", "min_stay": "3", "closed": "y"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    for night in (d(21), d(22)):
+        cell = re.search(rf'<td id="n-{world.A.cat_id}-{night}"[^>]*>', body).group(0)
+        assert 'hx-swap-oob="true"' in cell and "gap" in cell

@@ -51,7 +51,7 @@ class OwnBookingForm(FlaskForm):
 class FilterForm(Form):
     """The bookings list's filters (GET, no CSRF): search, source, status, arrival range, risk-free."""
 
-    q = SearchField(_("Guest or voucher"), validators=[Optional(), Length(max=100)])
+    q = SearchField(_("Guest or booking number"), validators=[Optional(), Length(max=100)])
     source = SelectField(_("Source"), choices=[SelectChoice("", _("all sources"))] + [
         SelectChoice(k, _(v.text)) for k, v in SOURCE_LABELS.items()], validators=[Optional()])
     status = SelectField(_("Status"), choices=[

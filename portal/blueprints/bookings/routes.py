@@ -140,12 +140,12 @@ def modify(slug, booking_id):
 @bp.post("/p/<slug>/bookings/<id:booking_id>/request-cancellation")
 @login_required
 def request_cancellation(slug, booking_id):
-    """R32: only the channel cancels; this sends it the request with the voucher number."""
+    """R32: only the channel cancels; this sends it the request with the booking's number."""
     prop = access.property_for(db.session, current_user, slug)
     form = CancelRequestForm()
     if form.validate_on_submit():
         host_changes.request_cancellation(db.session, current_user, prop, booking_id, form.note.data or "")
-        flash(_("Cancellation requested: the channel has been sent the voucher number."), "success")
+        flash(_("Cancellation requested: the channel has been sent the booking's number."), "success")
         return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))
     return _detail(prop, own.get_booking(db.session, current_user, prop, booking_id), 422, cancel=form)
 

@@ -112,9 +112,10 @@ def _gap(gap, cat_id: int, iso: str, night_base: str) -> tuple[tuple[str, str], 
     return (f' data-gap="{gap.length}" aria-description="{escape(text)}"', text), fix
 
 
-def night_cells(row, today: dt.date, night_base: str, currency: str) -> Markup:
-    """A room category's nights for the month; prices repeat night after night, so each
-    value is formatted once (babel is slow)."""
+def night_cells(row, today: dt.date, night_base: str, currency: str, oob: bool = False) -> Markup:
+    """A room category's nights for the window; prices repeat night after night, so each
+    value is formatted once (babel is slow). `oob`: each cell replaces its namesake on the page
+    (after a night edit, whose neighbours may have become or stopped being a gap)."""
     pattern, final_label = _patterns()
     prices: dict = {}
     finals: dict = {}
@@ -125,6 +126,6 @@ def night_cells(row, today: dt.date, night_base: str, currency: str) -> Markup:
             prices[n.price] = _price_text(n.price)
         if final not in finals:
             finals[final] = money(final, currency)
-        out.append(night_cell(n, final, row.category.id, today, night_base, currency,
+        out.append(night_cell(n, final, row.category.id, today, night_base, currency, oob=oob,
                               _texts=(pattern, final_label, prices[n.price], finals[final]), gap=gaps.get(n.night)))
     return Markup("".join(out))

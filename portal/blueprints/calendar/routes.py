@@ -97,7 +97,9 @@ def night(slug, cat_id, night):
             if not is_fragment_request():
                 return redirect(_back_to(prop, day))
             figures = inventory.nights_for(db.session, [cat.id], day, day + dt.timedelta(days=1))[cat.id][day]
-            return render("calendar/night.html", "saved", prop=prop, cat=cat, day=day, n=figures,
+            shown = _plan(prop, _shown_window(prop))
+            row = next((r for r in shown.rows if r.category.id == cat.id), None)
+            return render("calendar/night.html", "saved", prop=prop, cat=cat, day=day, n=figures, plan=shown, row=row,
                           final=final_price(prop, cat.id, figures.price),
                           message=_("%(category)s, %(night)s saved.", category=cat.name, night=fmt_date(day, "medium")))
     if form.is_submitted():
@@ -140,7 +142,7 @@ def bulk(slug):
             if not is_fragment_request():
                 return redirect(url_for("calendar.plan", slug=slug, **win.args()))
             return render("calendar/page.html", "bulk_saved", prop=prop, plan=_plan(prop, win), win=win, bulk=form,
-                          message=message)
+                          message=message, setup=registry.first_steps(db.session, current_user, prop))
     if form.is_submitted():
         status = 422
     block = "bulk_panel" if request.method == "GET" else "bulk_form"  # a POST answers into #bulk

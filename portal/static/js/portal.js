@@ -299,11 +299,17 @@
     setOrigin(elt);
   });
 
+  var keepFocusId = null;
+
   // Each message replaces the one before: an error (in the editor or anywhere) takes the place
   // of a success still shown in the flash area.
   body.addEventListener("htmx:beforeSwap", function (e) {
     var flash = document.getElementById("flash");
     if (flash && e.detail.xhr && e.detail.xhr.status >= 400 && e.detail.target !== flash) flash.innerHTML = "";
+    // A control of the plan that moved the window (prev/next/today) keeps the keyboard focus:
+    // its namesake in the new plan gets it back after the swap (see afterSettle).
+    var focused = document.activeElement, target = e.detail.target;
+    keepFocusId = (target && target.id === "plan" && focused && focused.id && target.contains(focused)) ? focused.id : null;
   });
 
   body.addEventListener("htmx:afterSettle", function (e) {
@@ -316,6 +322,9 @@
       initGrid();
       scrollToToday();
       if (had && active) active.focus();
+      var keep = keepFocusId && document.getElementById(keepFocusId);
+      keepFocusId = null;
+      if (keep) keep.focus();
     }
     if (!elt || elt.id !== "editor") return;
     if (!editorOpen()) { afterEditorClosed(); return; }  // the saved fragment: the editor closed
