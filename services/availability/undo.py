@@ -26,7 +26,7 @@ from services.accounts import access
 from services.core import audit, clock
 from services.core.db import use_case
 from services.core.errors import Conflict, NotFound
-from services.core.i18n import _l
+from services.core.i18n import Message, _l
 from services.availability.inventory import occupying, touch
 from services.models import AuditEntry, Booking, NightRate, Occupancy, Property, RoomCategory, User
 
@@ -36,12 +36,6 @@ CALENDAR_ACTIONS = ("rates", "rates_bulk", "gap_fix", "rates_undo")
 MAX_SHOWN = 4  # distinct old (or new) values a history line lists per field; more read "various"
 
 Key = tuple[int, dt.date]
-
-
-def _json_value(field: str, value):
-    if field == "price":
-        return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
-    return value
 
 
 def snapshot(session: Session, category_ids: list[int], nights: list[dt.date]) -> dict[Key, list | None]:
@@ -54,9 +48,10 @@ def snapshot(session: Session, category_ids: list[int], nights: list[dt.date]) -
         sa.select(NightRate.category_id, NightRate.night, *(getattr(NightRate, f) for f in FIELDS))
         .where(NightRate.category_id.in_(category_ids), NightRate.night >= min(nights), NightRate.night <= max(nights))
     )
-    for cid, night, *values in rows:
+    cents = Decimal("0.01")
+    for cid, night, price, *rest in rows:  # FIELDS order: the price first
         if night in wanted:
-            out[(cid, night)] = [_json_value(f, v) for f, v in zip(FIELDS, values)]
+            out[(cid, night)] = [None if price is None else str(Decimal(price).quantize(cents)), *rest]
     return out
 
 
@@ -81,13 +76,13 @@ def _params(categories: list[RoomCategory], before: dict, after: dict, changed: 
     names = {c.id: c.name for c in categories}
     units = {c.id: len(c.units) for c in categories}
     changes: dict[str, list] = {}
+    pairs = [(_shown(before[key], units[key[0]]), _shown(after[key], units[key[0]])) for key in changed]
     for f in FIELDS:
         olds, news = [], []
-        for key in changed:
-            old, new = _shown(before[key], units[key[0]])[f], _shown(after[key], units[key[0]])[f]
-            if old != new:
-                olds.append(old)
-                news.append(new)
+        for old_row, new_row in pairs:
+            if old_row[f] != new_row[f]:
+                olds.append(old_row[f])
+                news.append(new_row[f])
         if news:
             changes[f] = [_distinct(olds), _distinct(news)]
     nights = sorted({n for _, n in changed})
@@ -112,16 +107,29 @@ def _keys(data: dict) -> set[tuple[int, str]]:
     return {(r[0], r[1]) for r in data.get("rows", [])}
 
 
-def _recent(session: Session, prop: Property, since: dt.datetime) -> list[tuple]:
-    """The property's calendar edits since `since` that keep a way back: (id, actor, at, undo data, undone_by)."""
-    return [(i, a, at, json.loads(u), ub) for i, a, at, u, ub in session.execute(
-        sa.select(AuditEntry.id, AuditEntry.actor_id, AuditEntry.at, AuditEntry.undo, AuditEntry.undone_by_id)
-        .where(AuditEntry.property_id == prop.id, AuditEntry.at >= since, AuditEntry.undo.is_not(None))
-        .order_by(AuditEntry.id)
-    )]
+def _recent(session: Session, prop: Property, since: dt.datetime, from_id: int | None = None) -> list[tuple]:
+    """The property's calendar edits since `since` (and from entry `from_id` on) that keep a way
+    back: (id, actor, at, undo data, undone_by), oldest first."""
+    query = (sa.select(AuditEntry.id, AuditEntry.actor_id, AuditEntry.at, AuditEntry.undo, AuditEntry.undone_by_id)
+             .where(AuditEntry.property_id == prop.id, AuditEntry.at >= since, AuditEntry.undo.is_not(None)))
+    if from_id is not None:
+        query = query.where(AuditEntry.id >= from_id)
+    return [(i, a, at, json.loads(u), ub) for i, a, at, u, ub in session.execute(query.order_by(AuditEntry.id))]
 
 
-def _refusal(entry_id: int, recent: list[tuple], now: dt.datetime):
+def _touched_later(recent: list[tuple]) -> dict[int, bool]:
+    """For each entry, whether a later one changed one of its nights: one pass from the newest,
+    so a history of many large bulk edits costs their size once, not its square."""
+    later: set = set()
+    out = {}
+    for r in reversed(recent):
+        keys = _keys(r[3])
+        out[r[0]] = not later.isdisjoint(keys)
+        later |= keys
+    return out
+
+
+def _refusal(entry_id: int, recent: list[tuple], now: dt.datetime, touched: dict[int, bool] | None = None):
     """Why the entry cannot be undone (from the history alone), or None."""
     mine = next((r for r in recent if r[0] == entry_id), None)
     if mine is None or now - mine[2] > dt.timedelta(minutes=UNDO_MINUTES):
@@ -131,28 +139,32 @@ def _refusal(entry_id: int, recent: list[tuple], now: dt.datetime):
         return _l("An undo cannot be undone. Edit the nights instead.")
     if mine[4] is not None:
         return _l("This change has already been undone.")
-    keys = _keys(mine[3])
-    for later in recent:
-        if later[0] > entry_id and keys & _keys(later[3]):
-            return _l("A later change touched the same nights. Undo that one first, or edit the nights.")
+    if (touched or _touched_later([r for r in recent if r[0] >= entry_id]))[entry_id]:
+        return _l("A later change touched the same nights. Undo that one first, or edit the nights.")
     return None
 
 
 def undoable_ids(session: Session, prop: Property) -> set[int]:
-    """The property's entries that may still be undone (bookings are checked when undoing), in one query."""
+    """The property's entries that may still be undone (bookings are checked when undoing)."""
     now = clock.now()
     recent = _recent(session, prop, now - dt.timedelta(minutes=UNDO_MINUTES))
-    return {r[0] for r in recent if _refusal(r[0], recent, now) is None}
+    touched = _touched_later(recent)
+    return {r[0] for r in recent if _refusal(r[0], recent, now, touched) is None}
 
 
 def last_undoable(session: Session, actor: User, prop: Property) -> int | None:
-    """The id of `actor`'s latest calendar edit of the property if it may still be undone."""
+    """The id of `actor`'s latest calendar edit of the property if it may still be undone. Only
+    that edit and the ones after it are read (after a bulk edit each holds a year of nights)."""
     now = clock.now()
-    recent = _recent(session, prop, now - dt.timedelta(minutes=UNDO_MINUTES))
-    for r in reversed(recent):
-        if r[1] == actor.id and not r[3].get("undoes"):
-            return r[0] if _refusal(r[0], recent, now) is None else None
-    return None
+    since = now - dt.timedelta(minutes=UNDO_MINUTES)
+    latest = session.scalar(
+        sa.select(AuditEntry.id)
+        .where(AuditEntry.property_id == prop.id, AuditEntry.actor_id == actor.id, AuditEntry.at >= since,
+               AuditEntry.undo.is_not(None), AuditEntry.action != "rates_undo")
+        .order_by(AuditEntry.id.desc()).limit(1))
+    if latest is None:
+        return None
+    return latest if _refusal(latest, _recent(session, prop, since, from_id=latest), now) is None else None
 
 
 def _restore(session: Session, rows: list[list]) -> None:
@@ -182,7 +194,7 @@ def undo(session: Session, actor: User, prop: Property, entry_id: int) -> AuditE
         if entry.undo is None:
             raise Conflict(_l("Only changes of the calendar can be undone."), code="not_undoable")
         now = clock.now()
-        refusal = _refusal(entry.id, _recent(session, prop, entry.at), now)
+        refusal = _refusal(entry.id, _recent(session, prop, entry.at, from_id=entry.id), now)
         if refusal is not None:
             raise Conflict(refusal, code="not_undoable")
         rows = json.loads(entry.undo)["rows"]
@@ -200,10 +212,11 @@ def undo(session: Session, actor: User, prop: Property, entry_id: int) -> AuditE
         taken = [t for t in taken if (t[4], t[5]) in keys]
         if taken:
             b = taken[0]
-            # The stay written as rates._check_quota_not_below_sold names bookings in the way.
+            # Named as rates._check_quota_not_below_sold names bookings in the way (dates per reader).
             raise Conflict(_l("A booking has taken these nights since the change: %(booking)s. "
                               "The change can no longer be undone.",
-                              booking=f"#{b[0]} {b[1]} ({b[2]:%d.%m.}–{b[3]:%d.%m.})"), code="booked_since")
+                              booking=Message("#%(id)s %(guest)s (%(arrival)s–%(departure)s)", id=b[0], guest=b[1],
+                                              arrival=b[2], departure=b[3])), code="booked_since")
         categories = list(session.scalars(sa.select(RoomCategory).where(
             RoomCategory.id.in_(cat_ids), RoomCategory.property_id == prop.id).order_by(RoomCategory.position, RoomCategory.id)))
         before = snapshot(session, cat_ids, nights)
