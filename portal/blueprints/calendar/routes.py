@@ -53,6 +53,24 @@ def plan(slug):
                   setup=None if is_fragment_request() else registry.first_steps(db.session, current_user, prop))
 
 
+REFUSED = object()  # what _rate_edit returns when the edit was refused
+
+
+def _rate_edit(form, edit) -> tuple:
+    """Run a night or bulk edit (`edit(confirm_price)`), the form's "Save anyway" passed on. On a
+    refusal the messages go next to the fields: (REFUSED, whether to ask about an unusual price)."""
+    try:
+        return edit(form.confirm_price.data == "1"), False
+    except rates.UnusualPrice as e:
+        apply_errors(form, e)
+        return REFUSED, True
+    except Invalid as e:
+        apply_errors(form, e)
+    except Conflict as e:
+        form.quota.errors = list(form.quota.errors) + [tr(e.message)]
+    return REFUSED, False
+
+
 def _back_to(prop, day: dt.date) -> str:
     """The plan's window that holds `day` (where the editor's Close and a save without htmx lead)."""
     win = window.window_for(day, request.args, request.cookies, clock.today(prop.timezone))
@@ -84,16 +102,9 @@ def night(slug, cat_id, night):
             closed=form.closed.data, closed_to_arrival=form.closed_to_arrival.data,
             closed_to_departure=form.closed_to_departure.data,
         )
-        try:
-            rates.set_night(db.session, current_user, prop, cat, day, change, confirm_price=form.confirm_price.data == "1")
-        except rates.UnusualPrice as e:
-            apply_errors(form, e)
-            confirm = True
-        except Invalid as e:
-            apply_errors(form, e)
-        except Conflict as e:
-            form.quota.errors = list(form.quota.errors) + [tr(e.message)]
-        else:
+        done, confirm = _rate_edit(form, lambda confirm_price: rates.set_night(
+            db.session, current_user, prop, cat, day, change, confirm_price=confirm_price))
+        if done is not REFUSED:
             if not is_fragment_request():
                 return redirect(_back_to(prop, day))
             figures = inventory.nights_for(db.session, [cat.id], day, day + dt.timedelta(days=1))[cat.id][day]
@@ -127,17 +138,10 @@ def bulk(slug):
             closed_to_departure=flag(form.closed_to_departure.data),
         )
         cats = [c for c in prop.categories if c.id in set(form.categories.data or [])]
-        try:
-            count = rates.bulk_edit(db.session, current_user, prop, cats, form.start.data, form.end.data,
-                                    set(form.weekdays.data or []), change, confirm_price=form.confirm_price.data == "1")
-        except rates.UnusualPrice as e:
-            apply_errors(form, e)
-            confirm = True
-        except Invalid as e:
-            apply_errors(form, e)
-        except Conflict as e:
-            form.quota.errors = list(form.quota.errors) + [tr(e.message)]
-        else:
+        count, confirm = _rate_edit(form, lambda confirm_price: rates.bulk_edit(
+            db.session, current_user, prop, cats, form.start.data, form.end.data, set(form.weekdays.data or []), change,
+            confirm_price=confirm_price))
+        if count is not REFUSED:
             message = ngettext("%(num)s night updated.", "%(num)s nights updated.", count)
             if not is_fragment_request():
                 return redirect(url_for("calendar.plan", slug=slug, **win.args()))

@@ -66,34 +66,31 @@ def add_category(slug):
     return _settings(prop, 422, category=form)
 
 
-@bp.post("/p/<slug>/categories/<id:category_id>/rename")
-@login_required
-def rename_category(slug, category_id):
+def _rename(slug, kind: str, obj_id: int, rename, done_message):
+    """Rename a room category or a unit in place; errors next to its name field."""
     prop = access.property_for(db.session, current_user, slug)
     form = RenameForm()
     if form.validate_on_submit():
         try:
-            cat = registry.rename_category(db.session, current_user, prop, category_id, form.name.data)
-            flash(_("Room category renamed to %(name)s.", name=cat.name), "success")
+            renamed = rename(db.session, current_user, prop, obj_id, form.name.data)
+            flash(done_message(renamed.name), "success")
             return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
         except Invalid as e:
             apply_errors(form, e)
-    return _settings(prop, 422, rename=(("category", category_id), form))
+    return _settings(prop, 422, rename=((kind, obj_id), form))
+
+
+@bp.post("/p/<slug>/categories/<id:category_id>/rename")
+@login_required
+def rename_category(slug, category_id):
+    return _rename(slug, "category", category_id, registry.rename_category,
+                   lambda name: _("Room category renamed to %(name)s.", name=name))
 
 
 @bp.post("/p/<slug>/units/<id:unit_id>/rename")
 @login_required
 def rename_unit(slug, unit_id):
-    prop = access.property_for(db.session, current_user, slug)
-    form = RenameForm()
-    if form.validate_on_submit():
-        try:
-            unit = registry.rename_unit(db.session, current_user, prop, unit_id, form.name.data)
-            flash(_("Unit renamed to %(name)s.", name=unit.name), "success")
-            return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
-        except Invalid as e:
-            apply_errors(form, e)
-    return _settings(prop, 422, rename=(("unit", unit_id), form))
+    return _rename(slug, "unit", unit_id, registry.rename_unit, lambda name: _("Unit renamed to %(name)s.", name=name))
 
 
 def _confirm_delete(prop, kind, obj, action, status=200, refusal=None):
@@ -102,25 +99,30 @@ def _confirm_delete(prop, kind, obj, action, status=200, refusal=None):
     return render("properties/settings.html", status=status, prop=prop, rename=None, confirm=confirm, **_forms(prop))
 
 
+def _delete(prop, kind: str, obj, obj_id: int, action: str, why_not, delete, done_message):
+    """GET asks first (what goes with it); POST deletes, or names the bookings in the way."""
+    if request.method == "GET":
+        refusal = why_not(db.session, current_user, prop, obj_id)
+        return _confirm_delete(prop, kind, obj, action, refusal=tr(refusal.message) if refusal else None)
+    if not DeleteForm().validate_on_submit():
+        return _confirm_delete(prop, kind, obj, action, 422)
+    try:
+        name = delete(db.session, current_user, prop, obj_id)
+    except Conflict as e:
+        return _confirm_delete(prop, kind, obj, action, 409, refusal=tr(e.message))
+    flash(done_message(name), "success")
+    return hx_redirect(url_for("properties.settings", slug=prop.slug) + "#categories")
+
+
 @bp.route("/p/<slug>/categories/<id:category_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete_category(slug, category_id):
-    """GET asks first (what goes with it); POST deletes, or names the bookings in the way."""
     prop = access.property_for(db.session, current_user, slug)
     cat = inventory.category_of(db.session, prop.id, category_id)
-    action = url_for("properties.delete_category", slug=slug, category_id=category_id)
-    if request.method == "GET":
-        refusal = registry.why_not_delete_category(db.session, current_user, prop, category_id)
-        return _confirm_delete(prop, "category", cat, action, refusal=tr(refusal.message) if refusal else None)
-    form = DeleteForm()
-    if not form.validate_on_submit():
-        return _confirm_delete(prop, "category", cat, action, 422)
-    try:
-        name = registry.delete_category(db.session, current_user, prop, category_id)
-    except Conflict as e:
-        return _confirm_delete(prop, "category", cat, action, 409, refusal=tr(e.message))
-    flash(_("Room category %(name)s deleted.", name=name), "success")
-    return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
+    return _delete(prop, "category", cat, category_id,
+                   url_for("properties.delete_category", slug=slug, category_id=category_id),
+                   registry.why_not_delete_category, registry.delete_category,
+                   lambda name: _("Room category %(name)s deleted.", name=name))
 
 
 @bp.route("/p/<slug>/units/<id:unit_id>/delete", methods=["GET", "POST"])
@@ -128,19 +130,8 @@ def delete_category(slug, category_id):
 def delete_unit(slug, unit_id):
     prop = access.property_for(db.session, current_user, slug)
     unit = inventory.unit_of(db.session, prop.id, unit_id) or abort(404)
-    action = url_for("properties.delete_unit", slug=slug, unit_id=unit_id)
-    if request.method == "GET":
-        refusal = registry.why_not_delete_unit(db.session, current_user, prop, unit_id)
-        return _confirm_delete(prop, "unit", unit, action, refusal=tr(refusal.message) if refusal else None)
-    form = DeleteForm()
-    if not form.validate_on_submit():
-        return _confirm_delete(prop, "unit", unit, action, 422)
-    try:
-        name = registry.delete_unit(db.session, current_user, prop, unit_id)
-    except Conflict as e:
-        return _confirm_delete(prop, "unit", unit, action, 409, refusal=tr(e.message))
-    flash(_("Unit %(name)s deleted.", name=name), "success")
-    return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
+    return _delete(prop, "unit", unit, unit_id, url_for("properties.delete_unit", slug=slug, unit_id=unit_id),
+                   registry.why_not_delete_unit, registry.delete_unit, lambda name: _("Unit %(name)s deleted.", name=name))
 
 
 @bp.post("/p/<slug>/costs")
