@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from services.accounts import users
+from services.bookings import risk_free
 from services.channels import connections, ical, outbox, reservations
 from services.properties import demo, registry
 from services.core.errors import Invalid, NotFound
@@ -96,6 +97,21 @@ def register(app) -> None:
         click.echo(f"Connection {conn.id}: {prop.slug} <-> {channel}, hold {conn.hold_minutes} min, "
                    f"payment {conn.payment_mode}, webhook signing secret {conn.webhook_secret}")
         click.echo(key)
+
+    risk_free_group = AppGroup("risk-free", help="The risk-free programme (R50, R59).")
+    app.cli.add_command(risk_free_group)
+
+    @risk_free_group.command("eligible")
+    @click.option("--property", "slug", required=True, help="The property's slug.")
+    @click.option("--off", is_flag=True, help="Withdraw the offer (the host leaves the programme too).")
+    def risk_free_eligible(slug, off):
+        """Offer the risk-free programme to a property (the platform decides who may join), or withdraw it."""
+        prop = registry.property_by_slug(db.session, slug)
+        if prop is None:
+            raise click.ClickException(f"No property with slug {slug!r}.")
+        changed = risk_free.set_eligible(db.session, None, prop, not off)
+        state = "not eligible" if off else "eligible"
+        click.echo(f"{prop.slug}: {state} for the risk-free programme" + ("" if changed else " (unchanged)"))
 
     outbox = AppGroup("outbox", help="Deliver webhooks and e-mails.")
     app.cli.add_command(outbox)

@@ -141,6 +141,9 @@ class Property(Base):
     # Goes up with every change that can alter availability or prices (inventory.touch), so
     # a cached availability answer can be checked for freshness with one indexed read.
     inventory_version: Mapped[int] = mapped_column(default=0)
+    # The risk-free programme (R50, R59): the platform (staff) decides who may join; the host opts in.
+    risk_free_eligible: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    risk_free_opted_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     owner: Mapped[User] = relationship()
@@ -281,6 +284,12 @@ class Booking(Base):
     risk_free: Mapped[bool] = mapped_column(default=False)
     free_cancellation_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cancel_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The guest's card as the channel sent it (R56): never the full number, only its last 4 digits.
+    card_holder: Mapped[str | None] = mapped_column(sa.String(120))
+    card_brand: Mapped[str | None] = mapped_column(sa.String(30))
+    card_last4: Mapped[str | None] = mapped_column(sa.String(4))
+    card_expiry: Mapped[str | None] = mapped_column(sa.String(5))  # MM/YY
+    card_invalid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # R33: a host's date or category change replaces the stay by a new one, linked both ways.
     replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"))
     replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"))
@@ -363,6 +372,35 @@ class Occupancy(Base):
     booking: Mapped[Booking] = relationship()
 
     __table_args__ = (sa.UniqueConstraint("unit_id", "night"),)
+
+
+# What became of a sold room-night: sold, cancelled by the guest; later, for risk-free
+# reservations (R52-R55), searching for a replacement guest, resold, or paid by the platform.
+ROOM_NIGHT_STATES = ("sold", "cancelled", "searching", "resold", "paid_by_platform")
+
+
+class RoomNight(Base):
+    """What a booking sold for one unit on one night (issue 10, R55, R57): the price the guest
+    pays for it (its share of the agreed total, mandatory costs included) and the commissionable
+    part (lodging only). Written by inventory.take; a cancellation changes `state`, never an amount."""
+
+    __tablename__ = "room_night"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    night: Mapped[dt.date]
+    # A unit deleted later (after its room-nights were cancelled) leaves the amounts here.
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id", ondelete="SET NULL"))
+    price: Mapped[Decimal] = mapped_column(Money)
+    commissionable: Mapped[Decimal] = mapped_column(Money)
+    state: Mapped[str] = mapped_column(sa.String(20), default="sold")
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    unit: Mapped[Unit | None] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("booking_id", "night", "unit_id"),
+        sa.CheckConstraint(_one_of("state", ROOM_NIGHT_STATES), name="state"),
+    )
 
 
 class AuditEntry(Base):

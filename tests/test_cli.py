@@ -171,3 +171,43 @@ def test_worker_once_sweeps_an_expired_hold_then_delivers_its_webhook(app, db_se
     assert payload["event"] == "reservation.expired" and payload["data"]["id"] == hold_id
     assert payload["data"]["status"] == "expired"
     assert run(app, "worker", "--once").output == ""
+
+
+# -- risk-free eligible --------------------------------------------------------------------------
+
+def test_risk_free_eligible_switches_the_platforms_offer_on_and_off(app, db_session):
+    """R59: the platform decides which properties may join the risk-free programme."""
+    prop = _property(db_session)
+    on = run(app, "risk-free", "eligible", "--property", prop.slug)
+    assert on.exit_code == 0 and f"{prop.slug}: eligible for the risk-free programme" in on.output
+    with db_session() as s:
+        p = s.scalar(sa.select(Property).where(Property.slug == prop.slug))
+        assert p.risk_free_eligible and not p.risk_free_opted_in
+        p.risk_free_opted_in = True  # the host joined
+        s.commit()
+    again = run(app, "risk-free", "eligible", "--property", prop.slug)
+    assert again.exit_code == 0 and "(unchanged)" in again.output
+    off = run(app, "risk-free", "eligible", "--property", prop.slug, "--off")
+    assert off.exit_code == 0 and "not eligible" in off.output
+    with db_session() as s:
+        p = s.scalar(sa.select(Property).where(Property.slug == prop.slug))
+        assert not p.risk_free_eligible and not p.risk_free_opted_in
+        from services.models import AuditEntry
+
+        actions = list(s.scalars(sa.select(AuditEntry.action).where(AuditEntry.property_id == p.id)
+                                 .order_by(AuditEntry.id)))
+        assert actions[-2:] == ["risk_free_offered", "risk_free_withdrawn"]
+
+
+def test_risk_free_eligible_for_an_unknown_property_is_refused(app):
+    result = run(app, "risk-free", "eligible", "--property", "no-such-house")
+    assert result.exit_code == 1 and "No property with slug 'no-such-house'." in result.output
+
+
+def test_demo_guesthouse_is_in_the_risk_free_programme(app, db_session):
+    assert run(app, "demo").exit_code == 0
+    with db_session() as s:
+        gh = s.scalar(sa.select(Property).where(Property.slug == demo.DEMO_SLUG))
+        assert gh.risk_free_eligible and gh.risk_free_opted_in
+        smith = s.scalar(sa.select(Booking).where(Booking.guest_name == "Mr Smith"))
+        assert smith.risk_free and smith.card_last4 == "4242" and smith.free_cancellation_until is not None

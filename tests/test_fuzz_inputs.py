@@ -268,7 +268,8 @@ def _valid_body(w, path: str, method: str) -> dict:
         return {"external_id": "FUZZ", "room_category_id": w.A.cat_id, "arrival": arrival.isoformat(),
                 "departure": (arrival + dt.timedelta(days=2)).isoformat(), "units": 1, "guests": 1,
                 "guest": {"name": "Fuzz Guest", "email": "fuzz@example.org", "phone": "+1"}, "status": "pending",
-                "total_price": "150.00", "risk_free": False, "free_cancellation_until": "2030-06-20T12:00:00Z"}
+                "total_price": "150.00", "risk_free": False, "free_cancellation_until": "2030-06-20T12:00:00Z",
+                "card": {"holder": "Fuzz Guest", "brand": "Visa", "last4": "4242", "expiry": "09/31"}}
     return {}
 
 

@@ -19,6 +19,9 @@ ACTIONS = {
     "cancellation_requested": _l("Cancellation requested"), "deposit_set": _l("Deposit agreed"),
     "ical_feed_added": _l("Calendar added"), "ical_feed_removed": _l("Calendar removed"),
     "signed_out_everywhere": _l("Signed out on every device"), "ical_url_renewed": _l("New secret calendar address"),
+    "risk_free_offered": _l("Risk-free programme offered by the platform"),
+    "risk_free_withdrawn": _l("Risk-free programme withdrawn by the platform"),
+    "risk_free_joined": _l("Joined the risk-free programme"), "risk_free_left": _l("Left the risk-free programme"),
 }
 
 
@@ -28,6 +31,7 @@ EVENTS = {
     "expired": _l("Hold expired"), "modified": _l("Changed by the host"),
     "cancellation_requested": _l("Cancellation requested"), "deposit": _l("Deposit agreed"),
     "deposit_removed": _l("Deposit removed"),
+    "risk_free_not_applied": _l("Not a risk-free reservation"), "card_invalid": _l("Card marked invalid"),
 }
 
 

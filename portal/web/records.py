@@ -34,6 +34,8 @@ def audit_summary(summary: str) -> str:
     if "hold_minutes" in p:
         return gettext("%(channel)s: hold time %(minutes)s min, %(payment)s", channel=_channel(p.get("channel", "")),
                        minutes=p["hold_minutes"], payment=tr(PAYMENT_LABELS.get(p.get("payment_mode"), p.get("payment_mode"))))
+    if p.get("programme") == "risk_free":
+        return p.get("property", "")
     return _channel(p["channel"]) if "channel" in p else ""
 
 
@@ -75,6 +77,13 @@ def event_text(kind: str, detail: str, source: str = "") -> str:
                        date=fmt_date(dt.date.fromisoformat(p["due"]), "short"))
     if kind == "cancellation_requested":
         return p.get("note", "")
+    if kind == "risk_free_not_applied":
+        if p.get("reason") == "not_opted_in":
+            return gettext("sent as risk-free, stored as an ordinary booking: the property has not joined the programme")
+        return gettext("sent as risk-free, stored as an ordinary booking: the platform does not offer the programme "
+                       "to this property")
+    if kind == "card_invalid":
+        return gettext("card ending in %(last4)s; the channel has been told", last4=p.get("last4") or "–")
     if "channel" in p:
         return gettext("from %(channel)s", channel=_channel(p["channel"]))
     return ""

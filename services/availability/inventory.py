@@ -19,7 +19,8 @@ from services.accounts import access
 from services.core import clock
 from services.core.errors import Conflict
 from services.core.i18n import _l
-from services.models import QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, Property, RoomCategory, Unit
+from services.availability import pricing
+from services.models import QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, Property, RoomCategory, RoomNight, Unit
 
 MAX_RANGE_DAYS = 731  # two years
 
@@ -226,19 +227,93 @@ def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, 
     if check_offer:
         _check_offer(session, booking, nights, rates)
     session.flush()
+    preferred = _units_sold_before(session, booking, nights) if unit_ids is None else None
     for attempt in (1, 2):
-        rows = _pick_units(session, booking, nights, unit_ids)
+        rows = None
+        if preferred:
+            try:
+                rows = _pick_units(session, booking, nights, preferred)
+            except Conflict:
+                preferred = None  # the units it had before are gone: any free ones will do
+        if rows is None:
+            rows = _pick_units(session, booking, nights, unit_ids)
         try:
             with session.begin_nested():
                 session.execute(
                     sa.insert(Occupancy),
                     [{"booking_id": booking.id, "unit_id": uid, "night": n} for uid, n in rows],
                 )
+                _record_sold(session, booking, rows, rates)
             return
         except IntegrityError:
             # Someone took one of those units between our look and our insert: look again once.
             if attempt == 2:
                 raise Conflict(_l("These nights were just booked by someone else."), code="not_available", nights=nights)
+
+
+def _units_sold_before(session: Session, booking: Booking, nights: list[dt.date]) -> list[int] | None:
+    """A booking taken again with the same stay (a hold confirmed after it expired) keeps the
+    units its room-nights were sold on, so its ledger rows stay where they are."""
+    if booking.id is None:
+        return None
+    sold = session.execute(
+        sa.select(RoomNight.unit_id, RoomNight.night)
+        .where(RoomNight.booking_id == booking.id, RoomNight.state == "sold")
+    ).all()
+    units = sorted({u for u, _ in sold})
+    if len(units) != booking.units or set(sold) != {(u, n) for u in units for n in nights}:
+        return None
+    return units
+
+
+def _record_sold(session: Session, booking: Booking, rows: list[tuple[int, dt.date]],
+                 rates: dict[dt.date, NightRate]) -> None:
+    """The room-night ledger (issue 10): what the booking sold per (unit, night), written here
+    with the Occupancy rows so that every booking path writes it. The agreed total is spread:
+    its lodging part (total minus mandatory costs) by the nightly prices the stay was quoted at
+    (evenly when a night has none), the mandatory costs evenly. `commissionable` is the lodging
+    share only. Imported iCal blocks sell nothing: they get no rows. Taking a booking again
+    (an edit, a hold confirmed) replaces its sold rows; cancelled rows keep their amounts."""
+    session.execute(sa.delete(RoomNight).where(RoomNight.booking_id == booking.id, RoomNight.state == "sold"))
+    if booking.source == "ical" or not rows:
+        return
+    kept = set(session.execute(
+        sa.select(RoomNight.unit_id, RoomNight.night).where(RoomNight.booking_id == booking.id)
+    ).all())
+    rows = sorted((n, uid) for uid, n in rows if (uid, n) not in kept)
+    if not rows:
+        return
+    zero = Decimal("0.00")
+    nightly = [rates[n].price if n in rates else None for n, _ in rows]
+    if booking.total_price is None:
+        lodging = [p if p is not None else zero for p in nightly]
+        extras = [zero] * len(rows)
+    else:
+        if booking.price_breakdown is not None:
+            extra = sum((Decimal(e["amount"]) for e in booking.price_breakdown.get("extras") or []), zero)
+        else:
+            extra = sum((a for _, a in pricing.extras_for(booking.prop, booking.category_id, booking.nights,
+                                                          booking.units)), zero)
+        extra = min(extra, booking.total_price)
+        weights = nightly if all(p is not None for p in nightly) else [Decimal(1)] * len(rows)
+        lodging = spread(booking.total_price - extra, weights)
+        extras = spread(extra, [Decimal(1)] * len(rows))
+    now = clock.now()
+    session.execute(sa.insert(RoomNight), [
+        {"booking_id": booking.id, "night": n, "unit_id": uid, "price": lo + ex, "commissionable": lo,
+         "state": "sold", "changed_at": now}
+        for (n, uid), lo, ex in zip(rows, lodging, extras)
+    ])
+
+
+def spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """`amount` split by `weights` into cents; the rounding remainder goes to the last share."""
+    total = sum(weights, Decimal(0))
+    if total <= 0:
+        weights, total = [Decimal(1)] * len(weights), Decimal(len(weights))
+    shares = [(amount * w / total).quantize(Decimal("0.01")) for w in weights]
+    shares[-1] += amount - sum(shares, Decimal(0))
+    return shares
 
 
 def release(session: Session, booking: Booking) -> None:

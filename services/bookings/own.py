@@ -16,6 +16,7 @@ from services.core.db import use_case
 from services.core.errors import Conflict, Invalid
 from services.core.i18n import _l
 from services.availability.inventory import MAX_RANGE_DAYS
+from services.bookings import ledger
 from services.models import Booking, Occupancy, Property, RoomCategory, Unit, User
 
 
@@ -140,6 +141,7 @@ def cancel_own_booking(session: Session, actor: User, prop: Property, booking_id
         booking.status = "cancelled"
         booking.updated_at = clock.now()
         inventory.release(session, booking)
+        ledger.cancel_all(session, booking)  # states change, amounts stay (issue 10)
         audit.record(session, actor, prop, "booking_cancelled", booking=booking.id, guest=booking.guest_name)
         uc.keep(booking, prop, actor)
     return booking

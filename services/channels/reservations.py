@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.availability import inventory, pricing
-from services.bookings import notify
+from services.bookings import notify, risk_free
+from services.bookings import ledger
 from services.channels import wire
 from services.core import audit, clock, inputs
 from services.core.db import use_case
@@ -43,6 +44,16 @@ class ReservationInput:
     total_price: Decimal | None
     risk_free: bool
     free_cancellation_until: dt.datetime | None
+    card: CardInput | None = None
+
+
+@dataclass
+class CardInput:
+    """The guest's card as a channel may send it (R56): never the full number."""
+    holder: str
+    brand: str
+    last4: str
+    expiry: str  # MM/YY
 
 
 def new_voucher(session: Session) -> str:
@@ -76,21 +87,30 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
     elif data.guests > cat.max_guests * data.units:
         errors["guests"] = _l("At most %(n)s guests fit.", n=cat.max_guests * data.units)
     inputs.stay(data.arrival, data.departure, errors, max_nights=MAX_NIGHTS, today=clock.today(prop.timezone))
+    if data.risk_free and conn.channel != risk_free.RISK_FREE_CHANNEL:
+        errors["risk_free"] = _l("Only Booking.com sells risk-free reservations.")
+    if data.card is not None and not (len(data.card.last4) == 4 and data.card.last4.isdigit()):
+        errors["card.last4"] = _l("Send only the last 4 digits of the card.")
     if errors:
         raise Invalid(errors)
+    # A risk-free sale for a property outside the programme is still a sale: an ordinary booking.
+    not_in_programme = risk_free.not_in_programme_reason(prop) if data.risk_free else None
     now = clock.now()
     b = Booking(
         property_id=prop.id, category_id=cat.id, source=conn.channel, status=data.status,
         arrival=data.arrival, departure=data.departure, units=data.units, guests=data.guests,
         guest_name=data.guest_name, guest_email=data.guest_email, guest_phone=data.guest_phone,
         connection_id=conn.id, external_id=data.external_id, payment_mode=conn.payment_mode,
-        risk_free=data.risk_free, free_cancellation_until=data.free_cancellation_until,
+        risk_free=data.risk_free and not_in_programme is None, free_cancellation_until=data.free_cancellation_until,
         created_at=now, updated_at=now,
         hold_expires_at=now + dt.timedelta(minutes=conn.hold_minutes) if data.status == "pending" else None,
     )
     b.price_breakdown = pricing.breakdown(session, prop, cat, data.arrival, data.departure, data.units, data.total_price)
     b.total_price = Decimal(b.price_breakdown["total"]) if b.price_breakdown["total"] else None
     pricing.check_total(b.total_price)
+    if data.card is not None:
+        b.card_holder, b.card_brand = data.card.holder, data.card.brand
+        b.card_last4, b.card_expiry = data.card.last4, data.card.expiry
     if data.status == "confirmed":
         b.voucher = new_voucher(session)  # R37: only for a fully paid stay
     session.add(b)
@@ -108,6 +128,8 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
         else:
             audit.booking_event(session, b, "created", channel=channel)
             _mail_new(session, b)
+        if not_in_programme:
+            audit.booking_event(session, b, "risk_free_not_applied", reason=not_in_programme)
         uc.keep(b, b.prop)  # the answer (wire.reservation) needs no query after the commit
     return b, True
 
@@ -171,13 +193,17 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
         if units is None or units == b.units:
             b.status = "cancelled"
             inventory.release(session, b)
+            ledger.cancel_all(session, b)  # states change, amounts stay (issue 10)
             audit.booking_event(session, b, "cancelled", channel=conn.channel)
             text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s). The nights are free again.",
                       channel=channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b))
         else:
             inventory.release_units(session, b, units)
+            # The ledger keeps what was sold (the original total) and marks the released
+            # room-nights cancelled; the booking's total becomes what the guest still owes.
+            ledger.cancel_released(session, b)
             if b.total_price is not None:
-                b.total_price = (b.total_price * (b.units - units) / b.units).quantize(Decimal("0.01"))
+                b.total_price = ledger.still_due(session, b)
             b.price_breakdown = pricing.breakdown(session, b.prop, b.category, b.arrival, b.departure, b.units - units, b.total_price)
             b.units -= units
             audit.booking_event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)

@@ -16,7 +16,7 @@ from services.core import clock
 from services.models import Booking, ExtraCost, NightRate, Property, RoomCategory, Unit, User
 from services.accounts.users import create_user
 from services.properties.registry import ensure_office
-from services.channels.reservations import ReservationInput, create
+from services.channels.reservations import CardInput, ReservationInput, create
 
 DEMO_SLUG = "demo-guesthouse"  # its presence means the demo is loaded
 
@@ -109,12 +109,14 @@ def load(session: Session) -> bool:
     _own(session, gh, host, 2, 10, 7, "Familie Hoffmann")
     _own(session, gh, host, 1, 20, 5, "Stammgast Klein")
     _own(session, flat, host2, 0, 3, 7, "Familie Novák")
+    gh.risk_free_eligible = gh.risk_free_opted_in = True  # in the risk-free programme (R50)
     session.commit()
     _channels(session, gh, flat)
     return True
 
 
-def _channel_booking(session, conn, prop, cat_index, offset, nights, guest, status="confirmed", units=1, risk_free=False):
+def _channel_booking(session, conn, prop, cat_index, offset, nights, guest, status="confirmed", units=1, risk_free=False,
+                     card=None, free_days=None):
     today = clock.today(prop.timezone)
     cat = prop.categories[cat_index]
     data = ReservationInput(
@@ -122,7 +124,8 @@ def _channel_booking(session, conn, prop, cat_index, offset, nights, guest, stat
         arrival=today + dt.timedelta(days=offset), departure=today + dt.timedelta(days=offset + nights),
         units=units, guests=min(2, cat.max_guests) * units, guest_name=guest,
         guest_email=guest.split()[-1].lower() + "@example.com", guest_phone="+420 600 000 000", status=status,
-        total_price=None, risk_free=risk_free, free_cancellation_until=None)
+        total_price=None, risk_free=risk_free, card=card,
+        free_cancellation_until=clock.now() + dt.timedelta(days=free_days) if free_days is not None else None)
     return create(session, conn, data)[0]
 
 
@@ -131,8 +134,10 @@ def _channels(session, gh, flat) -> None:
     conns = {name: connections.switch_on(session, None, gh, name)[0] for name in ("tourist-office", "slevomat", "booking")}
     flat_conn = connections.switch_on(session, None, flat, "e-domizil")[0]
     _channel_booking(session, conns["tourist-office"], gh, 1, 8, 3, "Familie Müller")
-    _channel_booking(session, conns["booking"], gh, 0, 12, 2, "Mr Smith", risk_free=True)
-    _channel_booking(session, conns["booking"], gh, 2, 3, 4, "Familie Dvořák", units=2)
+    _channel_booking(session, conns["booking"], gh, 0, 12, 2, "Mr Smith", risk_free=True, free_days=10,
+                     card=CardInput("John Smith", "Visa", "4242", "09/28"))
+    _channel_booking(session, conns["booking"], gh, 2, 3, 4, "Familie Dvořák", units=2,
+                     card=CardInput("Tomáš Dvořák", "Mastercard", "5100", "03/27"))
     _channel_booking(session, conns["slevomat"], gh, 1, 2, 2, "Jana Nováková")
     _channel_booking(session, conns["slevomat"], gh, 1, 14, 2, "Petr Svoboda", status="pending")  # an active hold
     _channel_booking(session, flat_conn, flat, 0, 15, 7, "Familie Jansen")

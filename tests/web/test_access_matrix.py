@@ -161,6 +161,14 @@ CASES = [
     Case("booking-deposit", "/p/<slug>/bookings/<id:booking_id>/deposit", "POST",
          lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/deposit",
          lambda w, p: {"deposit_amount": "50,00", "deposit_due": (TODAY + dt.timedelta(days=1)).isoformat()}),
+    # R56: the online booking has no card to check: the allowed answer is the refusal (409), no write.
+    Case("booking-card-invalid", "/p/<slug>/bookings/<id:booking_id>/card-invalid", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}/card-invalid", lambda w, p: {},
+         writes=False, allowed_status=409),
+    # Property - Policies (R50): property A is not offered the programme, so joining is refused (409).
+    Case("policies", "/p/<slug>/policies", "GET", lambda w, p: f"/p/{p.slug}/policies"),
+    Case("policies-risk-free", "/p/<slug>/policies/risk-free/<any(join, leave):action>", "POST",
+         lambda w, p: f"/p/{p.slug}/policies/risk-free/join", lambda w, p: {}, writes=False, allowed_status=409),
     # Settings - Modules (R30), iCal, messages.
     Case("modules", "/p/<slug>/modules", "GET", lambda w, p: f"/p/{p.slug}/modules"),
     Case("module-on", "/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/on", "POST", lambda w, p: f"/p/{p.slug}/modules/booking/on",
@@ -206,6 +214,8 @@ CASES = [
          lambda w, p: f"/office/p/{p.slug}/contract/end", lambda w, p: {}, access="staff_property"),
     Case("office-sign-out-host", "/office/users/<id:user_id>/sign-out", "POST",
          lambda w, p: f"/office/users/{p.owner_id}/sign-out", lambda w, p: {}, access="staff_property"),
+    Case("office-risk-free", "/office/p/<slug>/risk-free/<any(on, off):action>", "POST",
+         lambda w, p: f"/office/p/{p.slug}/risk-free/on", lambda w, p: {}, access="staff_property"),
     Case("contract-activate", "/office/p/<slug>/contract/<any(activate, end):action>", "POST",
          lambda w, p: f"/office/p/{p.slug}/contract/activate", lambda w, p: {}, access="staff_property", target="C"),
 ]
@@ -363,6 +373,7 @@ def _foreign_id_requests(w):
         ("GET", f"/p/{a.slug}/bookings/{b.own_id}/edit", None, 404),
         ("POST", f"/p/{a.slug}/bookings/{b.own_id}/edit", _edit_form(w, b), 404),
         ("POST", f"/p/{a.slug}/bookings/{b.own_id}/cancel", {}, 404),
+        ("POST", f"/p/{a.slug}/bookings/{b.online_id}/card-invalid", {}, 404),
         ("POST", f"/p/{a.slug}/costs/{b.cost_id}/delete", {}, 404),
         ("GET", f"/p/{a.slug}/calendar/night/{b.cat_id}/{DAY}", None, 404),
         ("POST", f"/p/{a.slug}/calendar/night/{b.cat_id}/{DAY}", {"price": "1.00"}, 404),

@@ -84,8 +84,20 @@ RESERVATION_CREATE = {
         "status": {"type": "string", "enum": ["pending", "confirmed"], "default": "confirmed",
                    "description": "pending: in the cart, unpaid (a hold); confirmed: paid."},
         "total_price": MONEY,
-        "risk_free": {"type": "boolean", "default": False},
+        "risk_free": {"type": "boolean", "default": False,
+                      "description": "A risk-free reservation (Booking.com only: another channel gets 422 with field "
+                                     "risk_free). For a property outside the programme it is stored as an ordinary "
+                                     "booking (risk_free false in the answer)."},
         "free_cancellation_until": DATETIME,
+        "card": {"type": "object", "additionalProperties": False, "required": ["holder", "brand", "last4", "expiry"],
+                 "description": "The guest's card, never its number: a card number anywhere in it (a number field, "
+                                "more than 4 digits) is refused with 422 and code card_number_not_allowed. The host "
+                                "sees it once the booking is non-refundable (after free_cancellation_until).",
+                 "properties": {
+                     "holder": {"type": "string", "minLength": 1, "maxLength": 120, "description": SINGLE_LINE},
+                     "brand": {"type": "string", "minLength": 1, "maxLength": 30, "description": SINGLE_LINE},
+                     "last4": {"type": "string", "pattern": "^[0-9]{4}$"},
+                     "expiry": {"type": "string", "pattern": "^(0[1-9]|1[0-2])/[0-9]{2}$", "description": "MM/YY"}}},
     },
 }
 
@@ -154,7 +166,9 @@ def document() -> dict:
                         "200": {"description": "The same external_id again: the existing reservation (safe retry)", **RESERVATION_RESPONSE},
                         "400": _error("Not JSON."),
                         "409": _error("The nights cannot be had (code not_available or restriction, with nights and reason)."),
-                        "422": _error("Invalid input (with field)."), **ERRORS}},
+                        "422": _error("Invalid input (code invalid, with field), e.g. field risk_free when a channel "
+                                      "other than Booking.com sends risk_free true; code card_number_not_allowed when "
+                                      "the card holds a card number (with field, e.g. card.number)."), **ERRORS}},
                 "get": {
                     "summary": "Reservations of this connection changed since a time, oldest change first",
                     "operationId": "listChangedReservations",

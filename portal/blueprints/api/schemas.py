@@ -3,17 +3,71 @@ fields refused, every problem named by its field (a 422 with `field`)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 
 from services.core import inputs
 from services.core.errors import Invalid
 from services.core.i18n import _l
-from services.channels.reservations import ReservationInput
+from services.channels.reservations import CardInput, ReservationInput
 
 
 FIELDS = {"external_id", "room_category_id", "arrival", "departure", "units", "guests", "guest", "status",
-          "total_price", "risk_free", "free_cancellation_until"}
+          "total_price", "risk_free", "free_cancellation_until", "card"}
 GUEST_FIELDS = {"name", "email", "phone"}
+CARD_FIELDS = {"holder", "brand", "last4", "expiry"}
+NUMBER_FIELDS = {"number", "card_number", "pan", "cvc", "cvv"}  # refused whatever they hold
+EXPIRY = re.compile(r"(0[1-9]|1[0-2])/[0-9]{2}")
+LONG_DIGITS = re.compile(r"[0-9][0-9 \-.]{3,}[0-9]")  # five or more digits, however grouped
+
+
+class CardNumberNotAllowed(Invalid):
+    """A card number (more than its last 4 digits) was sent: the portal never stores one (R56)."""
+
+    code = "card_number_not_allowed"
+
+
+def _digits_in(value) -> int:
+    """The longest run of digits in a value (spaces, dashes and dots between them ignored)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return len(str(abs(value)))
+    if isinstance(value, str):
+        return max((sum(ch.isdigit() for ch in m.group()) for m in LONG_DIGITS.finditer(value)), default=0)
+    if isinstance(value, dict):
+        return max((_digits_in(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return max((_digits_in(v) for v in value), default=0)
+    return 0
+
+
+def _card(card, errors) -> CardInput | None:
+    """The card as the channel sends it; any card number in it is refused before anything else."""
+    if card is None:
+        return None
+    if not isinstance(card, dict):
+        if _digits_in(card) > 4:
+            raise CardNumberNotAllowed({"card": _l("Do not send card numbers: only the last 4 digits (last4) are accepted.")})
+        errors["card"] = _l("Send the card as an object with holder, brand, last4 and expiry.")
+        return None
+    numbers = sorted(k for k, v in card.items() if k in NUMBER_FIELDS or _digits_in(v) > 4)
+    if numbers:
+        raise CardNumberNotAllowed({f"card.{numbers[0]}": _l(
+            "Do not send card numbers: only the last 4 digits (last4) are accepted.")})
+    for k in sorted(set(card) - CARD_FIELDS):
+        errors[f"card.{k}"] = _l("Unknown field.")
+    holder = _text(card.get("holder"), "card.holder", errors, required=True)
+    brand = _text(card.get("brand"), "card.brand", errors, required=True, max_len=30)
+    last4 = card.get("last4")
+    if not (isinstance(last4, str) and len(last4) == 4 and last4.isascii() and last4.isdigit()):
+        errors["card.last4"] = _l("Send the last 4 digits of the card as text, like \"4242\".")
+    expiry = card.get("expiry")
+    if not (isinstance(expiry, str) and EXPIRY.fullmatch(expiry)):
+        errors["card.expiry"] = _l("Use month and year like 09/28.")
+    if any(k.startswith("card.") for k in errors):
+        return None
+    return CardInput(holder, brand, last4, expiry)
 
 
 def _date(value, field, errors):
@@ -48,6 +102,7 @@ def reservation_input(payload) -> ReservationInput:
     if not isinstance(payload, dict):
         raise Invalid({"body": _l("Send a JSON object.")})
     errors = {}
+    card = _card(payload.get("card"), errors)
     for name in sorted(set(payload) - FIELDS):
         errors[name] = _l("Unknown field.")
     external_id = _text(payload.get("external_id"), "external_id", errors, required=True, max_len=100)
@@ -97,4 +152,4 @@ def reservation_input(payload) -> ReservationInput:
     if errors:
         raise Invalid(errors)
     return ReservationInput(external_id, cat_id, arrival, departure, units, guests, name, email, phone, status,
-                            total, bool(risk_free), until)
+                            total, bool(risk_free), until, card)

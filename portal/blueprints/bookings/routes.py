@@ -14,7 +14,7 @@ from portal.web.forms import apply_conflict, apply_errors, page_number, parse_da
 from portal.web.render import hx_redirect, render
 from services.accounts import access
 from services.availability import inventory, pricing
-from services.bookings import listing, own
+from services.bookings import ledger, listing, own, risk_free
 from services.channels import host_changes
 from services.core import audit, clock
 from services.core.errors import Conflict, Invalid
@@ -101,7 +101,12 @@ def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
         modify = ModifyForm(formdata=None, arrival=booking.arrival, departure=booking.departure,
                             category_id=booking.category_id)
     modify.category_id.choices = [(c.id, c.name) for c in prop.categories]
+    room_nights = ledger.ledger(db.session, booking)  # one query, units joined (issue 10)
+    original, due, cancelled = ledger.amounts(db.session, booking, room_nights)
     return render("bookings/detail.html", "booking_detail", status=status, prop=prop, b=booking, quote=q,
+                  card_visible=risk_free.card_visible(booking),
+                  room_nights=room_nights if any(r.state != "sold" for r in room_nights) else [],
+                  ledger_amounts={"original": original, "due": due, "cancelled": cancelled},
                   unit_names=own.units_of(db.session, booking), events=audit.booking_events(db.session, booking),
                   modify=modify, cancel=cancel or CancelRequestForm(formdata=None),
                   deposit=deposit or DepositForm(formdata=None, obj=booking))
@@ -165,6 +170,17 @@ def deposit(slug, booking_id):
         except Invalid as e:
             apply_errors(form, e)
     return _detail(prop, own.get_booking(db.session, current_user, prop, booking_id), 422, deposit=form)
+
+
+@bp.post("/p/<slug>/bookings/<id:booking_id>/card-invalid")
+@login_required
+def card_invalid(slug, booking_id):
+    """R56: the guest's card is invalid; the channel is told and looks for a replacement guest."""
+    prop = access.property_for(db.session, current_user, slug)
+    booking = own.get_booking(db.session, current_user, prop, booking_id)
+    risk_free.mark_card_invalid(db.session, current_user, prop, booking)
+    flash(_("Card marked invalid: the channel has been told."), "success")
+    return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))
 
 
 @bp.route("/p/<slug>/bookings/<id:booking_id>/edit", methods=["GET", "POST"])

@@ -10,6 +10,7 @@ from portal.web.forms import apply_errors
 from portal.web.render import hx_redirect, render
 from services.accounts import access, users
 from services.properties import registry
+from services.bookings import risk_free as risk_free_programme
 from services.core.errors import Invalid
 
 
@@ -48,6 +49,17 @@ def contract(slug, action):
     registry.set_contract(db.session, current_user, prop, action == "activate")
     flash(_("Contract for %(name)s activated: the host can log in now.", name=prop.name) if action == "activate"
           else _("Contract for %(name)s ended: the host has no access any more.", name=prop.name), "success")
+    return hx_redirect(url_for("office.hosts"))
+
+
+@bp.post("/office/p/<slug>/risk-free/<any(on, off):action>")
+@login_required
+def risk_free(slug, action):
+    """The platform offers the risk-free programme to a property, or withdraws it (R59)."""
+    prop = access.property_for(db.session, current_user, slug)
+    risk_free_programme.set_eligible(db.session, current_user, prop, action == "on")
+    flash(_("%(name)s may now join the risk-free programme.", name=prop.name) if action == "on"
+          else _("The risk-free programme is no longer offered to %(name)s.", name=prop.name), "success")
     return hx_redirect(url_for("office.hosts"))
 
 

@@ -15,6 +15,7 @@ from services.availability import inventory
 from services.availability import undo
 from services.core import audit
 from services.properties import registry
+from services.bookings import risk_free as risk_free_programme
 from services.core.errors import Conflict, Invalid
 from portal.web.i18n import tr
 
@@ -170,3 +171,25 @@ def history(slug):
     return render("properties/history.html", prop=prop, entries=audit.history(db.session, prop),
                   undoable=undo.undoable_ids(db.session, prop), action_text=history_words.action_text,
                   details=history_words.details)
+
+
+@bp.route("/p/<slug>/policies")
+@login_required
+def policies(slug):
+    """Property - Policies: the risk-free programme, what it means, and the host's choice (R50, R59)."""
+    prop = access.property_for(db.session, current_user, slug)
+    return render("properties/policies.html", prop=prop)
+
+
+@bp.post("/p/<slug>/policies/risk-free/<any(join, leave):action>")
+@login_required
+def risk_free(slug, action):
+    """The host joins or leaves the risk-free programme; joining needs the platform's offer."""
+    prop = access.property_for(db.session, current_user, slug)
+    try:
+        risk_free_programme.set_opted_in(db.session, current_user, prop, action == "join")
+    except Conflict as e:
+        return render("properties/policies.html", status=409, prop=prop, refusal=tr(e.message))
+    flash(_("You have joined the risk-free programme.") if action == "join"
+          else _("You have left the risk-free programme."), "success")
+    return hx_redirect(url_for("properties.policies", slug=slug))

@@ -230,10 +230,30 @@ def test_sweep_marks_expired_holds(session, setup):
 
 def test_search_filters_and_finds_by_voucher(session, setup):
     prop, conn = setup
-    b, _ = reservations.create(session, conn, _input(prop, risk_free=True))
+    prop.risk_free_eligible = prop.risk_free_opted_in = True  # in the programme (R50); only Booking.com sells it
+    booking_com, _key = connections.switch_on(session, None, prop, "booking")
+    b, _ = reservations.create(session, booking_com, _input(prop, risk_free=True))
+    assert b.risk_free
     reservations.create(session, conn, _input(prop, external_id="H", offset=5, status="pending"))
     F = listing.Filters
     assert [x.id for x in listing.search(session, prop.owner, prop, F(q=b.voucher.lower())).items] == [b.id]
     assert listing.search(session, prop.owner, prop, F(status="pending")).total == 1
     assert listing.search(session, prop.owner, prop, F(risk_free=True)).total == 1
     assert listing.search(session, prop.owner, prop, F(source="own")).total == 0
+
+
+def test_partial_cancel_keeps_the_room_nights_sold_and_their_amounts(session, setup):
+    """Issue 10, R57: the cancelled unit's room-nights become 'cancelled' with every amount kept;
+    the original total stays readable next to what the guest still owes (the booking's total)."""
+    from services.bookings import ledger
+
+    prop, conn = setup
+    b, _ = reservations.create(session, conn, _input(prop, units=2, nights=3))
+    sold = {(r.night, r.unit_id): (r.price, r.commissionable) for r in ledger.ledger(session, b)}
+    assert len(sold) == 6 and set(sold.values()) == {(Decimal("110.00"), Decimal("100.00"))}
+    b = reservations.cancel(session, conn, b.id, units=1)
+    rows = ledger.ledger(session, b)
+    assert {(r.night, r.unit_id): (r.price, r.commissionable) for r in rows} == sold
+    assert sorted(r.state for r in rows) == ["cancelled"] * 3 + ["sold"] * 3
+    assert ledger.amounts(session, b) == (Decimal("660.00"), Decimal("330.00"), Decimal("330.00"))
+    assert b.total_price == Decimal("330.00")
