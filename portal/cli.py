@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from portal.extensions import db
 from services.accounts import users
-from services.bookings import risk_free
+from services.bookings import replacement, risk_free
 from services.channels import connections, ical, outbox, reservations
 from services.properties import demo, registry
 from services.core.errors import Invalid, NotFound
@@ -113,6 +113,14 @@ def register(app) -> None:
         state = "not eligible" if off else "eligible"
         click.echo(f"{prop.slug}: {state} for the risk-free programme" + ("" if changed else " (unchanged)"))
 
+    @risk_free_group.command("settle")
+    @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Settle arrivals up to this day (YYYY-MM-DD); default: today where each property is.")
+    def risk_free_settle(on):
+        """Pay the room-nights still searching a replacement guest on the scheduled arrival day (R55, R59)."""
+        for line in _settle(on.date() if on else None, always=True):
+            click.echo(line)
+
     outbox = AppGroup("outbox", help="Deliver webhooks and e-mails.")
     app.cli.add_command(outbox)
 
@@ -144,12 +152,15 @@ def register(app) -> None:
     @click.option("--interval", default=15, show_default=True, help="Seconds between rounds.")
     @click.option("--once", is_flag=True)
     def worker(interval, once):
-        """Deliver the outbox, sweep holds and sync due calendars, round after round."""
+        """Deliver the outbox, sweep holds, sync due calendars and settle risk-free room-nights due, round after round."""
         while True:
             hooks, mails = _deliver_once()
             expired = reservations.sweep(db.session)
             users.forget_old_failures(db.session)
             synced = _sync_feeds(False)
+            settled = _settle(None)
+            for line in settled:
+                click.echo(line)
             if hooks.sent or hooks.failed or mails.sent or expired or synced:
                 click.echo(f"webhooks {hooks.sent}/{hooks.failed}, e-mails {mails.sent}/{mails.failed}, "
                            f"expired holds {expired}, calendars {len(synced)}")
@@ -176,3 +187,21 @@ def _deliver_once():
 def _sync_feeds(everything: bool) -> list[str]:
     ids = ical.all_feeds(db.session) if everything else ical.due_feeds(db.session)
     return [f"feed {i}: {ical.sync_feed(db.session, i)}" for i in ids]
+
+
+def _settle(on, always: bool = False) -> list[str]:
+    """The risk-free settlement (R55): one line per booking paid and a total line (per currency);
+    nothing at all when nothing was due, unless `always` (the command says so)."""
+    paid = replacement.settle(db.session, on)
+    lines = [f"#{p.booking_id} {p.guest_name}: {p.room_nights} room-nights, {p.amount} {p.currency}" for p in paid]
+    totals: dict[str, list] = {}
+    for p in paid:
+        t = totals.setdefault(p.currency, [0, 0])
+        t[0] += p.room_nights
+        t[1] += p.amount
+    if totals:
+        lines.append("total: " + "; ".join(f"{n} room-nights, {amount} {currency}"
+                                            for currency, (n, amount) in sorted(totals.items())))
+    elif always:
+        lines.append("total: 0 room-nights paid by the platform")
+    return lines

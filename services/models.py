@@ -394,12 +394,18 @@ class RoomNight(Base):
     commissionable: Mapped[Decimal] = mapped_column(Money)
     state: Mapped[str] = mapped_column(sa.String(20), default="sold")
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # A cancelled risk-free room-night resold (R54): the new booking that took the night; what
+    # the platform or the new guest pays is `amount_paid` (None while searching).
+    resold_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id", ondelete="SET NULL"))
+    amount_paid: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
 
     unit: Mapped[Unit | None] = relationship()
 
     __table_args__ = (
         sa.UniqueConstraint("booking_id", "night", "unit_id"),
         sa.CheckConstraint(_one_of("state", ROOM_NIGHT_STATES), name="state"),
+        # The daily settlement and the resale look for searching room-nights by night.
+        sa.Index("ix_room_night_state_night", "state", "night"),
     )
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from services.core import clock
 from services.properties import demo
-from services.models import Booking, ChannelConnection, Occupancy, Property, User
+from services.models import Booking, ChannelConnection, Occupancy, Property, RoomNight, User
 from tests.factories import login, make_property
 from tests.services.channels.test_outbox import receiver  # noqa: F401 - the fixture: a webhook receiver on loopback
 
@@ -211,3 +211,59 @@ def test_demo_guesthouse_is_in_the_risk_free_programme(app, db_session):
         assert gh.risk_free_eligible and gh.risk_free_opted_in
         smith = s.scalar(sa.select(Booking).where(Booking.guest_name == "Mr Smith"))
         assert smith.risk_free and smith.card_last4 == "4242" and smith.free_cancellation_until is not None
+
+
+# -- risk-free settle ----------------------------------------------------------------------------
+
+def _risk_free_booking(client, key, prop, external_id, arrival, nights=2):
+    made = client.post("/api/v1/reservations", headers={"Authorization": f"Bearer {key}"}, json={
+        "external_id": external_id, "room_category_id": prop.cat_id, "arrival": arrival.isoformat(),
+        "departure": (arrival + dt.timedelta(days=nights)).isoformat(), "units": 1, "guests": 1,
+        "guest": {"name": "Jana Nová"}, "status": "confirmed", "risk_free": True})
+    assert made.status_code == 201, made.json
+    return made.json["id"]
+
+
+def _cancel(client, key, booking_id):
+    cancelled = client.post(f"/api/v1/reservations/{booking_id}/cancel", headers={"Authorization": f"Bearer {key}"})
+    assert cancelled.status_code == 200, cancelled.json
+
+
+def test_risk_free_settle_pays_unsold_room_nights_on_the_arrival_day_once(app, db_session, client):
+    """R55, R59: the platform pays each room-night still searching on the scheduled arrival day,
+    at its commissionable amount; the worker settles too; nothing is paid twice."""
+    clock.set_now(clock.now())
+    prop = _property(db_session, units=2, price="100.00")
+    with db_session() as s:
+        p = s.scalar(sa.select(Property).where(Property.slug == prop.slug))
+        p.risk_free_eligible = p.risk_free_opted_in = True
+        s.commit()
+    key = _new_key(app, prop.slug, "--channel", "booking")
+    arrival = clock.today(prop.timezone) + dt.timedelta(days=3)
+    first = _risk_free_booking(client, key, prop, "RF-1", arrival)
+    second = _risk_free_booking(client, key, prop, "RF-2", arrival + dt.timedelta(days=1), nights=1)
+    _cancel(client, key, first)  # after the second was sold: that sale resold nothing (R54)
+    _cancel(client, key, second)
+
+    early = run(app, "risk-free", "settle", "--date", (arrival - dt.timedelta(days=1)).isoformat())
+    assert early.exit_code == 0 and early.output == "total: 0 room-nights paid by the platform\n"
+    paid = run(app, "risk-free", "settle", "--date", arrival.isoformat())
+    assert paid.exit_code == 0, paid.output
+    assert paid.output == f"#{first} Jana Nová: 2 room-nights, 200.00 EUR\ntotal: 2 room-nights, 200.00 EUR\n"
+    again = run(app, "risk-free", "settle", "--date", arrival.isoformat())
+    assert again.output == "total: 0 room-nights paid by the platform\n"
+    with db_session() as s:
+        rows = list(s.scalars(sa.select(RoomNight).where(RoomNight.booking_id == first)))
+        assert {(r.state, r.amount_paid) for r in rows} == {("paid_by_platform", r.commissionable) for r in rows}
+
+    assert run(app, "worker", "--once").output == ""  # the second arrives tomorrow: nothing due yet
+    clock.set_now(clock.now() + dt.timedelta(days=4))
+    settled = run(app, "worker", "--once")
+    assert settled.exit_code == 0, settled.output
+    assert f"#{second} Jana Nová: 1 room-nights, 100.00 EUR\ntotal: 1 room-nights, 100.00 EUR\n" in settled.output
+    assert "#" not in run(app, "worker", "--once").output
+
+
+def test_risk_free_settle_refuses_a_malformed_date(app):
+    result = run(app, "risk-free", "settle", "--date", "27.11.2026")
+    assert result.exit_code == 2 and "Invalid value for '--date'" in result.output

@@ -43,6 +43,11 @@ def source_label(kind: str) -> str:
     return tr(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
 
 
+# Who pays a risk-free booking (R57), next to "Risk-free reservation"; the guest paying needs no label.
+PAYMENT_STATUS_LABELS = {"partially_paid_by_platform": _l("Partially paid by Booking.com"),
+                         "paid_by_platform": _l("Paid by Booking.com")}
+
+
 PAYMENT_LABELS = {"on_arrival": _l("Guest pays on arrival"), "prepaid": _l("Prepaid by the channel (e.g. e-domizil)")}
 
 

@@ -20,6 +20,7 @@ from services.core import clock
 from services.core.errors import Conflict
 from services.core.i18n import _l
 from services.availability import pricing
+from services.bookings import ledger
 from services.models import QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, Property, RoomCategory, RoomNight, Unit
 
 MAX_RANGE_DAYS = 731  # two years
@@ -304,6 +305,7 @@ def _record_sold(session: Session, booking: Booking, rows: list[tuple[int, dt.da
          "state": "sold", "changed_at": now}
         for (n, uid), lo, ex in zip(rows, lodging, extras)
     ])
+    ledger.resell(session, booking)  # a new Booking.com sale takes searching room-nights (R54)
 
 
 def spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:

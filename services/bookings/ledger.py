@@ -4,6 +4,10 @@ inventory.take writes the rows (price: the room-night's share of the agreed tota
 costs included; commissionable: its lodging part). Cancelling changes their state, never an
 amount, so the original total stays readable next to what the guest still owes; later
 figures (resale, payout by the platform, statements) come from these rows.
+
+Risk-free bookings (R52-R55): their cancelled room-nights become `searching`; `resell` (called
+by inventory.take) turns the oldest ones `resold` to a new Booking.com sale; what is still
+searching on the arrival day is paid by the platform (services.bookings.replacement).
 """
 from __future__ import annotations
 
@@ -46,11 +50,18 @@ def still_due(session: Session, booking: Booking) -> Decimal:
     )
 
 
+def cancelled_state(booking: Booking) -> str:
+    """What a cancelled room-night becomes: a risk-free booking's goes into the replacement
+    search (R52, R57: `searching`), any other's is simply `cancelled`."""
+    return "searching" if booking.risk_free else "cancelled"
+
+
 def cancel_all(session: Session, booking: Booking) -> None:
-    """A full cancellation: every sold room-night becomes cancelled, amounts untouched."""
+    """A full cancellation: every sold room-night becomes cancelled (a risk-free booking's:
+    searching, R52), amounts untouched."""
     session.execute(
         sa.update(RoomNight).where(RoomNight.booking_id == booking.id, RoomNight.state == "sold")
-        .values(state="cancelled", changed_at=clock.now())
+        .values(state=cancelled_state(booking), changed_at=clock.now())
         .execution_options(synchronize_session=False)
     )
 
@@ -63,6 +74,64 @@ def cancel_released(session: Session, booking: Booking) -> None:
     )
     session.execute(
         sa.update(RoomNight).where(RoomNight.booking_id == booking.id, RoomNight.state == "sold", ~held.exists())
-        .values(state="cancelled", changed_at=clock.now())
+        .values(state=cancelled_state(booking), changed_at=clock.now())
         .execution_options(synchronize_session=False)
     )
+
+
+def resells(booking: Booking) -> bool:
+    """Whether `booking` is a new sale that may resell searching room-nights (R54): a confirmed
+    Booking.com booking (the platform runs the search on its own channel; a hold resells once it
+    is confirmed, which takes its nights again). A host's change of a stay (`replaces_id`) is
+    the same guest, not a new sale."""
+    return booking.source == "booking" and booking.status == "confirmed" and booking.replaces_id is None
+
+
+def resell(session: Session, booking: Booking) -> int:
+    """R54: the new booking's room-nights resell searching ones of its category. Per night it
+    takes, as many of the OLDEST searching room-nights (of other bookings) as it has units that
+    night and has not resold yet become `resold`, with resold_by_id = the new booking and
+    amount_paid = the new booking's own price for that night (the price valid on the resale
+    day). Called by inventory.take right after the new booking's rows are written, inside its
+    transaction (the category's rate rows are locked there, so two takers never resell the same
+    row). Returns how many room-nights were resold. Three queries, whatever the stay's length."""
+    if not resells(booking):
+        return 0
+    own = session.execute(
+        sa.select(RoomNight.night, RoomNight.price)
+        .where(RoomNight.booking_id == booking.id, RoomNight.state == "sold")
+        .order_by(RoomNight.night, RoomNight.unit_id)
+    ).all()
+    if not own:
+        return 0
+    prices: dict = {}
+    for night, price in own:
+        prices.setdefault(night, []).append(price)
+    done: dict = dict(session.execute(  # a booking taken again (an edit) resells nothing twice
+        sa.select(RoomNight.night, sa.func.count(RoomNight.id))
+        .where(RoomNight.resold_by_id == booking.id).group_by(RoomNight.night)
+    ).all())
+    waiting = session.execute(
+        sa.select(RoomNight.id, RoomNight.night)
+        .join(Booking, Booking.id == RoomNight.booking_id)
+        .where(Booking.category_id == booking.category_id, Booking.id != booking.id,
+               RoomNight.state == "searching", RoomNight.night.in_(list(prices)))
+        .order_by(RoomNight.night, RoomNight.changed_at, RoomNight.id)
+        .with_for_update(of=RoomNight)
+    ).all()
+    now = clock.now()
+    changes = []
+    for night, row_ids in _by_night(waiting).items():
+        left = prices[night][done.get(night, 0):]
+        changes.extend({"id": row_id, "state": "resold", "resold_by_id": booking.id, "amount_paid": price,
+                        "changed_at": now} for row_id, price in zip(row_ids, left))
+    if changes:
+        session.execute(sa.update(RoomNight), changes)  # by primary key, one statement per batch
+    return len(changes)
+
+
+def _by_night(rows) -> dict:
+    out: dict = {}
+    for row_id, night in rows:
+        out.setdefault(night, []).append(row_id)
+    return out

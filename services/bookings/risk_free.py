@@ -85,7 +85,14 @@ def card_visible(booking: Booking, now: dt.datetime | None = None) -> bool:
 
 def mark_card_invalid(session: Session, actor: User, prop: Property, booking: Booking) -> Booking:
     """R56: the host found the card invalid. The channel is told (webhook `card_invalid`) and the
-    booking's history keeps it; the platform then seeks a replacement guest."""
+    booking's history keeps it; the booking itself stays as it is.
+
+    Seed 004 reads "Pokud vám host neposkytne platnou kartu, budeme se snažit najít náhradního
+    hosta": the search starts when the guest does not give a valid card, not when the host marks
+    it. Marking only tells the platform, which asks its guest for another card; if none comes,
+    the platform cancels the booking through the channel API (only the channel cancels, R32),
+    and that cancellation (reservations.cancel) releases the nights and puts the room-nights of
+    this risk-free booking into the replacement search (`searching`, R52) like any other."""
     access.check_property(actor, prop)
     if booking.property_id != prop.id:
         raise Conflict(_l("This booking belongs to another property."))

@@ -209,6 +209,10 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
             audit.booking_event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)
             text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
                       channel=channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
+        if b.risk_free:  # R52: the message comes at once and says the search has started
+            text = _l("%(message)s\n\nThis is a risk-free reservation: Booking.com searches replacement guests for the "
+                      "cancelled room-nights at your current price and pays those it cannot resell from the "
+                      "scheduled arrival day.", message=text)
         b.updated_at = now
         notify.mail_host(session, b.prop, _l("Cancellation: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)), text,
                          booking=b)

@@ -1,15 +1,20 @@
 """A reservation as channels see it, in API answers and webhooks alike: one wire format."""
 from __future__ import annotations
 
+from sqlalchemy.orm import object_session
+
+from services.bookings import ledger, payment
 from services.core import clock
-from services.models import Booking
+from services.models import Booking, RoomNight
 
 
-def reservation(b: Booking) -> dict:
-    """The API's view of a reservation (also the webhook payload)."""
+def reservation(b: Booking, rows: list[RoomNight] | None = None) -> dict:
+    """The API's view of a reservation (also the webhook payload). A risk-free one adds who pays
+    it and its replacement room-nights (R51, R57) from its ledger `rows` (loaded here, one query,
+    when not given: a list passes payment.rows_by_booking's)."""
     currency = b.prop.currency
     pb = b.price_breakdown or {}
-    return {
+    answer = {
         "id": b.id,
         "external_id": b.external_id,
         "status": b.effective_status(clock.now()),
@@ -38,3 +43,13 @@ def reservation(b: Booking) -> dict:
         "created_at": b.created_at.isoformat(),
         "updated_at": b.updated_at.isoformat(),
     }
+    if b.risk_free:
+        if rows is None:
+            rows = ledger.ledger(object_session(b), b)
+        answer["payment_status"] = payment.payment_status(b, rows)
+        answer["replacement"] = [
+            {"night": r["night"].isoformat(), "unit": r["unit"], "state": r["state"],
+             "amount": None if r["amount"] is None else str(r["amount"]), "resold_by": r["resold_by"]}
+            for r in payment.replacement(rows)
+        ]
+    return answer

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
@@ -12,6 +14,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from portal.blueprints.api import schemas
 from portal.blueprints.api.openapi import RESERVATION, document
+from services.models import Booking, RoomNight
 
 
 def _documented():
@@ -28,11 +31,26 @@ def test_every_route_is_documented_and_every_documented_path_exists(app):
     assert routes == _documented()
 
 
+RISK_FREE_ONLY = {"payment_status", "replacement"}  # issue 10, R51, R57
+
+
 def test_documented_reservation_fields_are_what_the_api_returns(session, channel, body):
     api = channel[2]
     res = api.post("/reservations", json=body()).json
-    assert set(res) == set(RESERVATION["properties"]) == set(RESERVATION["required"])
+    assert set(res) == set(RESERVATION["properties"]) - RISK_FREE_ONLY == set(RESERVATION["required"])
     assert set(res["price_breakdown"]) == set(RESERVATION["properties"]["price_breakdown"]["properties"])
+    # A risk-free reservation adds who pays it and its replacement room-nights.
+    b = session.get(Booking, res["id"])
+    b.risk_free = True
+    row = session.scalars(sa.select(RoomNight).where(RoomNight.booking_id == b.id)).first()
+    row.state, row.amount_paid = "paid_by_platform", Decimal("100.00")
+    session.commit()
+    risk_free = api.get(f"/reservations/{res['id']}").json
+    assert set(risk_free) == set(RESERVATION["properties"])
+    item = RESERVATION["properties"]["replacement"]["items"]
+    assert [set(r) for r in risk_free["replacement"]] == [set(item["properties"])] == [set(item["required"])]
+    assert risk_free["payment_status"] in RESERVATION["properties"]["payment_status"]["enum"]
+    assert risk_free["replacement"][0]["state"] in item["properties"]["state"]["enum"]
 
 
 def test_document_is_served_without_a_key(client):

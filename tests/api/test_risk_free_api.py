@@ -2,11 +2,13 @@
 without a card number (R56)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 
 from services.channels import connections
-from services.models import Booking
+from services.models import Booking, RoomNight
 from tests.api.conftest import ApiClient
 
 CARD = {"holder": "Jana Nová", "brand": "Visa", "last4": "4242", "expiry": "09/28"}
@@ -61,3 +63,66 @@ def test_card_fields_are_checked(session, channel, body):
     r = channel[2].post("/reservations", json=body(card="4242"))
     assert r.status_code == 422 and r.json["error"]["field"] == "card"
     assert _count(session) == 0
+
+
+# -- who pays a risk-free reservation (issue 10, R51, R54, R55, R57) ---------------------------
+
+def _make_risk_free(session, booking_id):
+    """Mark the booking risk-free directly (the programme's paths are tested elsewhere)."""
+    session.get(Booking, booking_id).risk_free = True
+    session.commit()
+
+
+def _rows(session, booking_id):
+    return list(session.scalars(sa.select(RoomNight).where(RoomNight.booking_id == booking_id)
+                                .order_by(RoomNight.night, RoomNight.unit_id)))
+
+
+def test_a_risk_free_reservation_tells_who_pays_and_its_replacement(session, channel, body):
+    """R57: one of two rooms cancelled; its first night resold (R54), its second paid by the platform (R55)."""
+    api = channel[2]
+    res = api.post("/reservations", json=body(units=2)).json
+    resale = api.post("/reservations", json=body(external_id="ORDER-2", nights=1, offset=40)).json
+    ordinary = api.get(f"/reservations/{res['id']}").json
+    assert "payment_status" not in ordinary and "replacement" not in ordinary
+    _make_risk_free(session, res["id"])
+    assert api.get(f"/reservations/{res['id']}").json["payment_status"] == "guest"
+    assert api.get(f"/reservations/{res['id']}").json["replacement"] == []
+    rows = _rows(session, res["id"])
+    unit = min(r.unit_id for r in rows)
+    cancelled = [r for r in rows if r.unit_id == unit]
+    cancelled[0].state, cancelled[0].amount_paid, cancelled[0].resold_by_id = "resold", Decimal("120.00"), resale["id"]
+    cancelled[1].state = "searching"
+    session.commit()
+    got = api.get(f"/reservations/{res['id']}").json
+    assert got["payment_status"] == "guest"
+    name = cancelled[0].unit.name
+    assert got["replacement"] == [
+        {"night": cancelled[0].night.isoformat(), "unit": name, "state": "resold", "amount": "120.00", "resold_by": resale["id"]},
+        {"night": cancelled[1].night.isoformat(), "unit": name, "state": "searching", "amount": None, "resold_by": None},
+    ]
+    cancelled[1].state, cancelled[1].amount_paid = "paid_by_platform", Decimal("100.00")
+    session.commit()
+    got = api.get(f"/reservations/{res['id']}").json
+    assert got["payment_status"] == "partially_paid_by_platform"
+    assert got["replacement"][1] == {"night": cancelled[1].night.isoformat(), "unit": name,
+                                     "state": "paid_by_platform", "amount": "100.00", "resold_by": None}
+    listed = {r["id"]: r for r in api.get("/reservations").json["reservations"]}
+    assert listed[res["id"]]["payment_status"] == "partially_paid_by_platform"
+    assert listed[res["id"]]["replacement"] == got["replacement"]
+    assert "payment_status" not in listed[resale["id"]] and "replacement" not in listed[resale["id"]]
+
+
+def test_the_list_loads_the_ledger_of_all_risk_free_reservations_at_once(session, channel, body, count_queries):
+    """No N+1: listing three risk-free reservations costs the same queries as listing one."""
+    api = channel[2]
+    ids = [api.post("/reservations", json=body(external_id=f"ORDER-{i}", offset=3 + 3 * i)).json["id"] for i in range(3)]
+    _make_risk_free(session, ids[0])
+    with count_queries() as one:
+        assert api.get("/reservations").status_code == 200
+    for i in ids[1:]:
+        _make_risk_free(session, i)
+    with count_queries() as three:
+        answer = api.get("/reservations").json["reservations"]
+    assert len(three) == len(one)
+    assert [r["payment_status"] for r in answer] == ["guest"] * 3

@@ -2,14 +2,15 @@
 final price (R4); online bookings changed by their channel only; the booking history."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from services.models import Booking, Occupancy
-from tests.web.conftest import HTMX, assert_no_trace, d, field_errors, own_form as _own, snapshot
+from services.models import Booking, Occupancy, RoomNight
+from tests.web.conftest import HTMX, NOW, assert_no_trace, d, field_errors, own_form as _own, snapshot
 
 
 def _occupied_nights(db_session, booking_id):
@@ -299,3 +300,118 @@ def test_a_deposit_with_more_than_two_decimals_is_refused(app, host, world):
     assert resp.status_code == 422
     assert field_errors(resp.get_data(as_text=True), "deposit_amount") == ["Use at most two decimal places, e.g. 89.99."]
     assert snapshot(app) == before
+
+
+# -- who pays a risk-free booking (issue 10, R51, R54, R55, R57) --------------------------------
+
+CHANGED = dt.datetime(2030, 6, 10, 7, 5, tzinfo=dt.timezone.utc)  # 09:05 in Berlin
+
+
+def _settled(db_session, world, kept: bool):
+    """A's online booking made risk-free; its first night resold to A's own booking (R54), the
+    second paid by the platform (R55); with `kept`, a second room the guest kept (R57). Returns
+    the booking's rows as (night, unit name)."""
+    with db_session() as s:
+        b = s.get(Booking, world.A.online_id)
+        b.risk_free = True
+        rows = sorted(s.scalars(sa.select(RoomNight).where(RoomNight.booking_id == b.id)), key=lambda r: r.night)
+        rows[0].state, rows[0].amount_paid, rows[0].resold_by_id = "resold", Decimal("120.00"), world.A.own_id
+        rows[1].state, rows[1].amount_paid = "paid_by_platform", Decimal("70.00")
+        for r in rows:
+            r.changed_at = CHANGED
+        if kept:
+            other = next(u for u in world.A.unit_ids if u != rows[0].unit_id)
+            s.add(RoomNight(booking_id=b.id, night=rows[0].night, unit_id=other, price=Decimal("80.00"),
+                            commissionable=Decimal("80.00"), state="sold", changed_at=CHANGED))
+        s.commit()
+        return [(r.night, r.unit.name) for r in rows]
+
+
+def _status_cell(page, guest):
+    rows = re.findall(r"<tr class=[^>]*>(.*?)</tr>", page, re.S)
+    row = next(r for r in rows if guest in r)
+    return re.search(r'<td data-label="[^"]*">((?:(?!<td).)*payment-status(?:(?!</td>).)*)</td>', row, re.S)
+
+
+def _ledger_rows(page):
+    table = re.search(r'<table class="list room-nights">(.*?)</table>', page, re.S).group(1)
+    return [[re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr class=\"rn-[a-z_]+\">(.*?)</tr>", table, re.S)]
+
+
+def test_a_risk_free_booking_paid_by_the_platform_is_labelled_and_shows_who_pays(host, db_session, world):
+    """R51/R57: "Paid by Booking.com" next to the risk-free label in the list and on the detail;
+    the detail's per room-night table says state, payer (a link to the resale), amount and when."""
+    (n1, unit), (n2, _) = _settled(db_session, world, kept=False)
+    listing = host.get(f"/p/{world.A.slug}/bookings").get_data(as_text=True)
+    cell = _status_cell(listing, world.A.online_guest)
+    assert cell and "Risk-free reservation" in cell.group(1) and "Paid by Booking.com" in cell.group(1)
+    assert "Partially paid" not in listing
+    own_row = next(r for r in re.findall(r"<tr class=[^>]*>(.*?)</tr>", listing, re.S) if world.A.own_guest in r)
+    assert "payment-status" not in own_row and "Booking.com" not in own_row
+    url = f"/p/{world.A.slug}/bookings/{world.A.online_id}"
+    detail = host.get(url).get_data(as_text=True)
+    assert '<span class="chip risk-free payment-status">Paid by Booking.com</span>' in detail
+    resale = f'<a href="/p/{world.A.slug}/bookings/{world.A.own_id}">the new guest (#{world.A.own_id})</a>'
+    assert _ledger_rows(detail) == [
+        [f"{n1:%d %b %Y}", unit, "€80.00", "resold", resale, "€120.00", "10/06/2030, 09:05"],
+        [f"{n2:%d %b %Y}", unit, "€80.00", "paid by the platform", "the platform", "€70.00", "10/06/2030, 09:05"],
+    ]
+    heads = re.findall(r'<th scope="col"[^>]*>(.*?)</th>', detail)
+    assert heads[-7:] == ["Night", "Unit", "Price", "State", "Paid by", "Amount paid", "Changed"]
+    host.post("/language", data={"lang-locale": "de", "next": url})
+    german = host.get(url).get_data(as_text=True)
+    assert 'class="chip risk-free payment-status"' in german
+    rows = _ledger_rows(german)
+    assert [r[3] for r in rows] == ["weiterverkauft", "von der Plattform bezahlt"]
+    assert [r[5] for r in rows] == ["120,00 €", "70,00 €"] and rows[0][6] == "10.06.30, 09:05"  # spaces normalised
+    assert f'href="/p/{world.A.slug}/bookings/{world.A.own_id}"' in rows[0][4]
+    german_list = host.get(f"/p/{world.A.slug}/bookings").get_data(as_text=True)
+    assert _status_cell(german_list, world.A.online_guest)
+
+
+def test_some_rooms_kept_is_partially_paid_by_booking_com(host, db_session, world):
+    """R57: one room kept by the guest, the other's nights resold and paid by the platform."""
+    _settled(db_session, world, kept=True)
+    listing = host.get(f"/p/{world.A.slug}/bookings").get_data(as_text=True)
+    assert "Partially paid by Booking.com" in _status_cell(listing, world.A.online_guest).group(1)
+    detail = host.get(f"/p/{world.A.slug}/bookings/{world.A.online_id}").get_data(as_text=True)
+    assert '<span class="chip risk-free payment-status">Partially paid by Booking.com</span>' in detail
+    kept = [r for r in _ledger_rows(detail) if r[3] == "sold"]
+    assert len(kept) == 1 and kept[0][4:] == ["the guest", "–", "–"]
+
+
+def test_an_ordinary_booking_shows_no_payer_columns(host, db_session, world):
+    """Outside the programme a cancelled room-night is just cancelled: no payment label, no payer."""
+    with db_session() as s:
+        for r in s.scalars(sa.select(RoomNight).where(RoomNight.booking_id == world.A.online_id)):
+            r.state = "cancelled"
+        s.commit()
+    detail = host.get(f"/p/{world.A.slug}/bookings/{world.A.online_id}").get_data(as_text=True)
+    assert [len(r) for r in _ledger_rows(detail)] == [4, 4]
+    assert "payment-status" not in detail and ">Paid by<" not in detail
+
+
+def test_the_list_loads_who_pays_in_one_query_for_the_whole_page(host, db_session, world, count_queries):
+    """No N+1: the payment labels of one risk-free booking or of several cost the same queries."""
+    _settled(db_session, world, kept=False)
+    url = f"/p/{world.A.slug}/bookings"
+    host.get(url)
+    with count_queries() as one:
+        assert host.get(url).status_code == 200
+    with db_session() as s:
+        s.get(Booking, world.A.own_id).risk_free = True
+        for i in range(3):
+            b = Booking(property_id=world.A.id, category_id=world.A.cat_id, source="booking", status="cancelled",
+                        arrival=d(20 + i), departure=d(21 + i), units=1, guests=1, guest_name=f"Rita {i}",
+                        risk_free=True, created_at=NOW, updated_at=NOW)
+            s.add(b)
+            s.flush()
+            s.add(RoomNight(booking_id=b.id, night=d(20 + i), unit_id=world.A.unit_ids[0], price=Decimal("80.00"),
+                            commissionable=Decimal("80.00"), state="paid_by_platform", amount_paid=Decimal("80.00"),
+                            changed_at=CHANGED))
+        s.commit()
+    with count_queries() as several:
+        page = host.get(url).get_data(as_text=True)
+    assert len(several) == len(one)
+    assert page.count("Paid by Booking.com") == 4

@@ -60,6 +60,24 @@ RESERVATION = {
         "replaces_id": {"type": ["integer", "null"]},
         "replaced_by_id": {"type": ["integer", "null"]},
         "created_at": DATETIME, "updated_at": DATETIME,
+        "payment_status": {
+            "type": "string", "enum": ["guest", "partially_paid_by_platform", "paid_by_platform"],
+            "description": "Only for a risk-free reservation (risk_free true). guest = the guest pays (nothing paid "
+                           "by the platform yet); partially_paid_by_platform = some rooms kept by the guest, some "
+                           "room-nights paid by the platform (R57); paid_by_platform = fully cancelled, every "
+                           "room-night not resold paid by the platform."},
+        "replacement": {
+            "type": "array", "description": "Only for a risk-free reservation: its cancelled room-nights in the "
+                                            "search for a replacement guest or past it, by night and unit.",
+            "items": {"type": "object", "additionalProperties": False,
+                      "required": ["night", "unit", "state", "amount", "resold_by"], "properties": {
+                          "night": DATE,
+                          "unit": {"type": ["string", "null"], "description": "The unit's name (null once deleted)."},
+                          "state": {"type": "string", "enum": ["searching", "resold", "paid_by_platform"]},
+                          "amount": {**NULLABLE_MONEY, "description": "What the new guest (resold) or the platform "
+                                                                      "(paid_by_platform) pays; null while searching."},
+                          "resold_by": {"type": ["integer", "null"],
+                                        "description": "The reservation that resold the night (state resold)."}}}},
     },
 }
 

@@ -11,10 +11,11 @@ from portal.blueprints.calendar import window
 from portal.blueprints.bookings.forms import CancelRequestForm, DepositForm, FilterForm, ModifyForm, OwnBookingForm
 from portal.extensions import db
 from portal.web.forms import apply_conflict, apply_errors, page_number, parse_date
+from portal.web.labels import PAYMENT_STATUS_LABELS
 from portal.web.render import hx_redirect, render
 from services.accounts import access
 from services.availability import inventory, pricing
-from services.bookings import ledger, listing, own, risk_free
+from services.bookings import ledger, listing, own, payment, risk_free
 from services.channels import host_changes
 from services.core import audit, clock
 from services.core.errors import Conflict, Invalid
@@ -69,7 +70,9 @@ def index(slug):
     )
     page = listing.search(db.session, current_user, prop, f, page_number())
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render("bookings/list.html", "results", prop=prop, form=form, page=page, args=args)
+    paid = payment.statuses(db.session, page.items)  # one query for the page (R57)
+    return render("bookings/list.html", "results", prop=prop, form=form, page=page, args=args,
+                  paid=paid, paid_labels=PAYMENT_STATUS_LABELS)
 
 
 @bp.route("/p/<slug>/bookings/new", methods=["GET", "POST"])
@@ -106,6 +109,7 @@ def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
     return render("bookings/detail.html", "booking_detail", status=status, prop=prop, b=booking, quote=q,
                   card_visible=risk_free.card_visible(booking),
                   room_nights=room_nights if any(r.state != "sold" for r in room_nights) else [],
+                  paid=payment.payment_status(booking, room_nights), paid_labels=PAYMENT_STATUS_LABELS,
                   ledger_amounts={"original": original, "due": due, "cancelled": cancelled},
                   unit_names=own.units_of(db.session, booking), events=audit.booking_events(db.session, booking),
                   modify=modify, cancel=cancel or CancelRequestForm(formdata=None),

@@ -1,0 +1,174 @@
+"""The replacement search of risk-free reservations (issue 10, R52-R55, R57, R59): cancelled
+room-nights go searching, a new Booking.com sale resells the oldest ones, the platform pays the
+rest on the scheduled arrival day, once."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from services.bookings import ledger, replacement, risk_free
+from services.channels import connections, reservations
+from services.channels.reservations import CardInput, ReservationInput
+from services.core import clock
+from services.models import MailMessage, NightRate, RoomNight
+from tests.factories import make_property
+
+D = dt.timedelta(days=1)
+
+
+def _setup(session, in_programme=True):
+    clock.set_now(clock.now())
+    prop = make_property(session, units=3, price="100.00")
+    prop.risk_free_eligible = prop.risk_free_opted_in = in_programme
+    prop.owner.locale = "en"  # the messages below are read in English
+    session.commit()
+    booking_com, _ = connections.switch_on(session, None, prop, "booking")
+    other, _ = connections.switch_on(session, None, prop, "slevomat")
+    return prop, booking_com, other, clock.today(prop.timezone) + 5 * D
+
+
+def _input(prop, arrival, external_id, nights=3, units=2, risk=True, status="confirmed", guest="Eva Gast", card=None,
+           until=None):
+    return ReservationInput(
+        external_id=external_id, room_category_id=prop.categories[0].id, arrival=arrival,
+        departure=arrival + nights * D, units=units, guests=1, guest_name=guest, guest_email="g@example.com",
+        guest_phone="+420 1", status=status, total_price=None, risk_free=risk, free_cancellation_until=until, card=card)
+
+
+def _states(session, booking):
+    return sorted((r.night, r.state) for r in ledger.ledger(session, booking))
+
+
+def _reprice(session, prop, night, price):
+    session.execute(sa.update(NightRate).where(NightRate.category_id == prop.categories[0].id, NightRate.night == night)
+                    .values(price=Decimal(price)))
+    session.commit()
+
+
+def _mails(session, prop):
+    return list(session.scalars(sa.select(MailMessage).where(MailMessage.property_id == prop.id)
+                                .order_by(MailMessage.id)))
+
+
+def test_the_whole_life_cycle_cancel_search_resell_settle_once(session):
+    """R52, R54, R55, R57: a 2-unit, 3-night risk-free booking; one unit cancelled goes searching
+    (the host is told at once); a new Booking.com sale at today's price resells one night; the
+    platform pays the other two on the arrival day at the commissionable amount, and only once."""
+    prop, booking_com, _other, arrival = _setup(session)
+    b, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-1"))
+    assert b.risk_free and len(ledger.ledger(session, b)) == 6
+    mails_before = len(_mails(session, prop))
+
+    b = reservations.cancel(session, booking_com, b.id, units=1)
+    rows = ledger.ledger(session, b)
+    searching = [r for r in rows if r.state == "searching"]
+    assert len(searching) == 3 and len({r.unit_id for r in searching}) == 1
+    assert all(r.changed_at == clock.now() and r.amount_paid is None for r in searching)
+    assert sorted(r.state for r in rows) == ["searching"] * 3 + ["sold"] * 3
+    assert ledger.amounts(session, b)[1] == Decimal("300.00")  # the kept room is charged as usual (R57)
+    mails = _mails(session, prop)
+    assert len(mails) == mails_before + 1  # R52: the cancellation message, at once
+    assert mails[-1].subject.startswith("Cancellation: Eva Gast")
+    assert "risk-free reservation: Booking.com searches replacement guests" in mails[-1].body
+    searching_ids = {r.night: r.id for r in searching}
+
+    # A day later a new Booking.com guest takes the middle night, at the price valid then (R54).
+    clock.set_now(clock.now() + D)
+    _reprice(session, prop, arrival + D, "150.00")
+    new, _ = reservations.create(session, booking_com, _input(prop, arrival + D, "NEW-1", nights=1, units=1,
+                                                              risk=False, guest="Otto Neu"))
+    resold = session.get(RoomNight, searching_ids[arrival + D])
+    session.refresh(resold)
+    assert resold.state == "resold" and resold.resold_by_id == new.id
+    assert resold.amount_paid == Decimal("150.00") == ledger.ledger(session, new)[0].price
+    assert resold.changed_at == clock.now()
+    assert _states(session, b) == sorted([(arrival, "searching"), (arrival + D, "resold"),
+                                          (arrival + 2 * D, "searching")] + [(arrival + i * D, "sold") for i in range(3)])
+
+    # The day before the arrival nothing is due yet; on the arrival day the other two are paid.
+    assert replacement.settle(session, on=arrival - D) == []
+    clock.set_now(dt.datetime.combine(arrival, dt.time(9), ZoneInfo(prop.timezone)))
+    paid = replacement.settle(session)
+    assert paid == [replacement.Settled(b.id, "Eva Gast", 2, Decimal("200.00"), prop.currency)]
+    by_night = {r.night: r for r in ledger.ledger(session, b) if r.id in searching_ids.values()}
+    for night in (arrival, arrival + 2 * D):
+        row = by_night[night]
+        assert row.state == "paid_by_platform" and row.amount_paid == row.commissionable == Decimal("100.00")
+        assert row.changed_at == clock.now() and row.resold_by_id is None
+    assert by_night[arrival + D].state == "resold" and by_night[arrival + D].amount_paid == Decimal("150.00")
+
+    clock.set_now(clock.now() + dt.timedelta(hours=1))
+    assert replacement.settle(session) == []  # paid once, never twice
+    assert replacement.settle(session, on=arrival + 10 * D) == []
+
+
+def test_a_full_cancellation_puts_every_room_night_in_the_search_and_tells_the_host(session):
+    """R52: all units cancelled: every room-night searching, the nights free, the message sent."""
+    prop, booking_com, _other, arrival = _setup(session)
+    b, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-1"))
+    before = len(_mails(session, prop))
+    b = reservations.cancel(session, booking_com, b.id)
+    assert b.status == "cancelled"
+    assert {s for _, s in _states(session, b)} == {"searching"} and len(_states(session, b)) == 6
+    mails = _mails(session, prop)
+    assert len(mails) == before + 1 and "Booking.com searches replacement guests" in mails[-1].body
+    # The nights are released: three free units again for a new sale, which resells the two oldest rows.
+    new, _ = reservations.create(session, booking_com, _input(prop, arrival, "NEW-3", nights=1, units=3, risk=False))
+    assert len([r for r in ledger.ledger(session, b) if r.state == "resold"]) == 2
+    assert session.scalar(sa.select(sa.func.count(RoomNight.id)).where(RoomNight.resold_by_id == new.id)) == 2
+
+
+def test_the_oldest_searching_room_night_is_resold_first(session):
+    """R54: two risk-free bookings searching the same night: the one cancelled first is resold first."""
+    prop, booking_com, _other, arrival = _setup(session)
+    first, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-1", nights=1, units=1))
+    second, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-2", nights=1, units=1))
+    reservations.cancel(session, booking_com, second.id)
+    clock.set_now(clock.now() + dt.timedelta(minutes=5))
+    reservations.cancel(session, booking_com, first.id)
+    new, _ = reservations.create(session, booking_com, _input(prop, arrival, "NEW-1", nights=1, units=1, risk=False))
+    assert _states(session, second) == [(arrival, "resold")]
+    assert _states(session, first) == [(arrival, "searching")]
+
+
+def test_ordinary_bookings_keep_cancelled_and_other_channels_do_not_resell(session):
+    """R52 is for risk-free bookings only; R54: only a Booking.com sale resells, and a hold only once confirmed."""
+    prop, booking_com, other, arrival = _setup(session)
+    plain, _ = reservations.create(session, booking_com, _input(prop, arrival, "PLAIN", units=1, risk=False))
+    reservations.cancel(session, booking_com, plain.id)
+    assert {s for _, s in _states(session, plain)} == {"cancelled"}
+
+    rf, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-1", units=1))
+    reservations.cancel(session, booking_com, rf.id)
+    assert {s for _, s in _states(session, rf)} == {"searching"}
+    slevomat, _ = reservations.create(session, other, _input(prop, arrival, "SLEVO", units=1, risk=False))
+    hold, _ = reservations.create(session, booking_com, _input(prop, arrival, "HOLD", nights=1, units=1, risk=False,
+                                                               status="pending"))
+    assert {s for _, s in _states(session, rf)} == {"searching"}  # neither resold anything
+    assert session.scalar(sa.select(sa.func.count(RoomNight.id)).where(RoomNight.state == "resold")) == 0
+    reservations.confirm(session, booking_com, hold.id)  # paid: now it is a sale
+    assert _states(session, rf) == [(arrival, "resold"), (arrival + D, "searching"), (arrival + 2 * D, "searching")]
+    assert ledger.ledger(session, slevomat)[0].state == "sold"
+
+
+def test_an_invalid_card_searches_once_the_platform_cancels(session):
+    """R56 with seed 004: marking the card invalid tells the platform and changes no room-night;
+    the platform's cancellation that follows puts them into the search."""
+    prop, booking_com, _other, arrival = _setup(session)
+    b, _ = reservations.create(session, booking_com, _input(
+        prop, arrival, "RF-1", units=1, card=CardInput("Eva Gast", "Visa", "4242", "09/28"), until=clock.now()))
+    risk_free.mark_card_invalid(session, prop.owner, prop, b)
+    assert {s for _, s in _states(session, b)} == {"sold"}
+    reservations.cancel(session, booking_com, b.id)
+    assert {s for _, s in _states(session, b)} == {"searching"}
+
+
+def test_a_booking_outside_the_programme_is_not_searched(session):
+    """R59: a risk-free sale for a property outside the programme is an ordinary booking."""
+    prop, booking_com, _other, arrival = _setup(session, in_programme=False)
+    b, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-1", units=1))
+    reservations.cancel(session, booking_com, b.id)
+    assert not b.risk_free and {s for _, s in _states(session, b)} == {"cancelled"}
