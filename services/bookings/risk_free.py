@@ -3,7 +3,8 @@
 The platform decides which properties may join (`risk_free_eligible`, set by staff); an eligible
 host opts in or out (`risk_free_opted_in`). Only both together put a property in the programme.
 The card (holder, brand, last 4 digits, expiry; never the full number) is shown to the host only
-once the booking is non-refundable; the host may mark it invalid, which tells the channel.
+once the booking is non-refundable; the host may mark it invalid, which tells the channel and,
+for a risk-free booking, opens the replacement search as a cancellation would.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from services.accounts import access
-from services.bookings import notify
+from services.availability import inventory
+from services.bookings import ledger, notify
 from services.core import audit, clock
 from services.core.db import use_case
 from services.core.errors import Conflict
@@ -85,14 +87,11 @@ def card_visible(booking: Booking, now: dt.datetime | None = None) -> bool:
 
 def mark_card_invalid(session: Session, actor: User, prop: Property, booking: Booking) -> Booking:
     """R56: the host found the card invalid. The channel is told (webhook `card_invalid`) and the
-    booking's history keeps it; the booking itself stays as it is.
-
-    Seed 004 reads "Pokud vám host neposkytne platnou kartu, budeme se snažit najít náhradního
-    hosta": the search starts when the guest does not give a valid card, not when the host marks
-    it. Marking only tells the platform, which asks its guest for another card; if none comes,
-    the platform cancels the booking through the channel API (only the channel cancels, R32),
-    and that cancellation (reservations.cancel) releases the nights and puts the room-nights of
-    this risk-free booking into the replacement search (`searching`, R52) like any other."""
+    booking's history keeps it. A risk-free booking is then cancelled as a guest's cancellation
+    would be (issue 10): its nights go back on sale and its room-nights into the replacement
+    search (`searching`, R52), so the platform pays what it cannot resell (seed 004: without a
+    valid card the platform looks for a replacement guest). An ordinary booking stays as it is:
+    its channel decides."""
     access.check_property(actor, prop)
     if booking.property_id != prop.id:
         raise Conflict(_l("This booking belongs to another property."))
@@ -106,8 +105,13 @@ def mark_card_invalid(session: Session, actor: User, prop: Property, booking: Bo
         now = clock.now()
         booking.card_invalid_at = now
         booking.updated_at = now
+        searching = bool(booking.risk_free)
+        if searching:
+            booking.status = "cancelled"
+            inventory.release(session, booking)
+            ledger.cancel_all(session, booking)  # risk-free: the room-nights are searched (R52)
         notify.webhook(session, booking.connection, "card_invalid", {
             "reservation_id": booking.id, "external_id": booking.external_id, "last4": booking.card_last4,
-            "marked_at": now.isoformat()})
+            "marked_at": now.isoformat(), "status": booking.status})
         audit.booking_event(session, booking, "card_invalid", actor=actor, last4=booking.card_last4)
     return booking

@@ -13,7 +13,7 @@ from services.bookings import ledger, replacement, risk_free
 from services.channels import connections, reservations
 from services.channels.reservations import CardInput, ReservationInput
 from services.core import clock
-from services.models import MailMessage, NightRate, RoomNight
+from services.models import MailMessage, NightRate, Occupancy, RoomNight
 from tests.factories import make_property
 
 D = dt.timedelta(days=1)
@@ -154,16 +154,16 @@ def test_ordinary_bookings_keep_cancelled_and_other_channels_do_not_resell(sessi
     assert ledger.ledger(session, slevomat)[0].state == "sold"
 
 
-def test_an_invalid_card_searches_once_the_platform_cancels(session):
-    """R56 with seed 004: marking the card invalid tells the platform and changes no room-night;
-    the platform's cancellation that follows puts them into the search."""
+def test_an_invalid_card_opens_the_search_as_a_cancellation_would(session):
+    """R56, issue 10: the host marks the card of a risk-free booking invalid: the nights are free
+    again and its room-nights are searched, paid by the platform if not resold."""
     prop, booking_com, _other, arrival = _setup(session)
     b, _ = reservations.create(session, booking_com, _input(
         prop, arrival, "RF-1", units=1, card=CardInput("Eva Gast", "Visa", "4242", "09/28"), until=clock.now()))
     risk_free.mark_card_invalid(session, prop.owner, prop, b)
-    assert {s for _, s in _states(session, b)} == {"sold"}
-    reservations.cancel(session, booking_com, b.id)
+    assert b.status == "cancelled"
     assert {s for _, s in _states(session, b)} == {"searching"}
+    assert not session.scalars(sa.select(Occupancy).where(Occupancy.booking_id == b.id)).all()
 
 
 def test_a_booking_outside_the_programme_is_not_searched(session):

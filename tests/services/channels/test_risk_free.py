@@ -130,6 +130,7 @@ def test_marking_the_card_invalid_tells_the_channel_and_the_history(session, set
     event = session.scalar(sa.select(BookingEvent).where(BookingEvent.booking_id == b.id,
                                                          BookingEvent.kind == "card_invalid"))
     assert event.actor_id == prop.owner.id and json.loads(event.detail) == {"last4": "4242"}
+    assert b.status == "confirmed" and data["status"] == "confirmed"  # not risk-free: its channel decides
     with pytest.raises(Conflict):  # once is enough
         risk_free.mark_card_invalid(session, prop.owner, prop, b)
 
