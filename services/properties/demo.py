@@ -16,7 +16,8 @@ from services.core import clock
 from services.models import Booking, ExtraCost, NightRate, Property, RoomCategory, Unit, User
 from services.accounts.users import create_user
 from services.properties.registry import ensure_office
-from services.channels.reservations import CardInput, ReservationInput, create
+from services.bookings import replacement
+from services.channels.reservations import CardInput, ReservationInput, cancel, create
 
 DEMO_SLUG = "demo-guesthouse"  # its presence means the demo is loaded
 
@@ -141,3 +142,14 @@ def _channels(session, gh, flat) -> None:
     _channel_booking(session, conns["slevomat"], gh, 1, 2, 2, "Jana Nováková")
     _channel_booking(session, conns["slevomat"], gh, 1, 14, 2, "Petr Svoboda", status="pending")  # an active hold
     _channel_booking(session, flat_conn, flat, 0, 15, 7, "Familie Jansen")
+    # The risk-free programme's life cycle (issue 10), one booking in each state: a guest's
+    # cancellation searched for replacements, one of its nights resold, and two arrivals today
+    # whose unsold room-nights the platform pays (fully, and partly next to a kept room).
+    garcia = _channel_booking(session, conns["booking"], gh, 2, 18, 3, "Ms Garcia", units=2, risk_free=True)
+    cancel(session, conns["booking"], garcia.id, units=1)
+    _channel_booking(session, conns["booking"], gh, 2, 19, 1, "Herr Lang")
+    berg = _channel_booking(session, conns["booking"], gh, 2, 0, 2, "Frau Berg", risk_free=True)
+    cancel(session, conns["booking"], berg.id)
+    ito = _channel_booking(session, conns["booking"], gh, 1, 0, 2, "Familie Ito", units=2, risk_free=True)
+    cancel(session, conns["booking"], ito.id, units=1)
+    replacement.settle(session)
