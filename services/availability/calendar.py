@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from services.core import clock
-from services.availability import gaps
+from services.availability import explain, gaps
 from services.availability.gaps import Gap
 from services.availability.pricing import final_price
 from services.availability.inventory import Night, nights_for, nights_of, occupying
-from services.models import Booking, Occupancy, Property, RoomCategory, Unit
+from services.models import Booking, Occupancy, Property, RoomCategory, RoomNight, Unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,8 @@ class CategoryRow:
     finals: list  # final price for one night, mandatory costs included (R4)
     units: list[UnitRow]
     gaps: dict[dt.date, Gap] = field(default_factory=dict)  # nights that can never sell (services.availability.gaps)
+    # R53: nights holding a searching risk-free room-night that a liftable restriction blocks
+    resale_blocked: set[dt.date] = field(default_factory=set)
 
 
 @dataclass
@@ -102,12 +104,39 @@ def build(session: Session, prop: Property, start: dt.date, end: dt.date) -> Pla
             taken[uid][night] = b
     plan_rows = []
     today = clock.today(prop.timezone)
+    searched = _searched(session, prop, max(start, today), end) if categories and end > today else set()
     for c in categories:
         nights = [figures[c.id][d] for d in days]
         finals = [final_price(prop, c.id, n.price) for n in nights]
         plan_rows.append(CategoryRow(c, nights, finals, [_unit_row(u, days, taken[u.id]) for u in c.units],
-                                     gaps.find(nights, today)))
+                                     gaps.find(nights, today),
+                                     {d for cid, d in searched if cid == c.id and _blocked(figures[c.id], d, start, end)}))
     return Plan(prop, start, end, today, days, plan_rows)
+
+
+def _searched(session: Session, prop: Property, start: dt.date, end: dt.date) -> set[tuple[int, dt.date]]:
+    """(category id, night) in [start, end) holding a risk-free room-night still searching (R53). One query."""
+    return {(cid, night) for cid, night in session.execute(
+        sa.select(Booking.category_id, RoomNight.night).distinct()
+        .join(Booking, Booking.id == RoomNight.booking_id)
+        .where(Booking.property_id == prop.id, RoomNight.state == "searching",
+               RoomNight.night >= start, RoomNight.night < end)
+    )}
+
+
+def _blocked(figures: dict[dt.date, Night], night: dt.date, start: dt.date, end: dt.date) -> bool:
+    """A restriction the host can lift stops a new guest on `night` (as explain.why_unavailable
+    would say; every unit taken is none). A stay that runs past the plan's window is taken as
+    possible: the plan does not read beyond it."""
+    n = figures[night]
+    if n.free == 0:
+        return False
+    if n.closed or not n.has_rate or n.price is None or n.quota - n.sold_online <= 0:
+        return True
+    first, stop = explain._run(figures, night)
+    if first == start or stop >= end:
+        return False
+    return not explain._reachable(figures, night, first, stop)
 
 
 def _unit_row(unit: Unit, days: list[dt.date], taken: dict[dt.date, BarBooking]) -> UnitRow:

@@ -16,9 +16,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.accounts import access
+from services.availability import explain, inventory
 from services.core import clock
 from services.core.db import use_case
-from services.models import Booking, Property, RoomNight
+from services.core.errors import Conflict, NotFound
+from services.core.i18n import _l
+from services.models import Booking, Property, RoomCategory, RoomNight, User
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,99 @@ def settle(session: Session, on: dt.date | None = None) -> list[Settled]:
         paid = [Settled(bid, guest, n, Decimal(total).quantize(Decimal("0.01")), currency)
                 for bid, guest, currency, n, total in rows]
     return paid
+
+
+# R53: the search works only with open availability. The restrictions a host can lift on a
+# searching night (explain.why_unavailable's codes); "occupied" and "no_units" are no restriction.
+LIFTABLE = ("closed", "no_price", "quota_used", "min_stay", "closed_to_arrival")
+# The one-click fixes the lift applies (a price has no one-click value: the host sets it).
+ONE_CLICK = (explain.OPEN, explain.RAISE_QUOTA, explain.LOWER_MIN_STAY, explain.ALLOW_ARRIVAL)
+# At most this many searching nights of a booking are explained (each blocked one costs
+# why_unavailable's own queries: two or three).
+MAX_NIGHTS = 31
+
+
+@dataclass
+class Blocker:
+    """Why a new guest cannot book a searching room-night's category-night (R53)."""
+
+    category_id: int
+    night: dt.date
+    reasons: list[explain.Reason]
+
+    @property
+    def liftable(self) -> list[explain.Reason]:
+        """The reasons the lift removes in one click."""
+        return [r for r in self.reasons if r.fix is not None and r.fix.action in ONE_CLICK]
+
+
+def _searching_nights(session: Session, booking: Booking, today: dt.date) -> list[dt.date]:
+    return list(session.scalars(
+        sa.select(RoomNight.night).distinct()
+        .where(RoomNight.booking_id == booking.id, RoomNight.state == "searching", RoomNight.night >= today)
+        .order_by(RoomNight.night).limit(MAX_NIGHTS)))
+
+
+def _maybe_blocked(figures: dict[dt.date, inventory.Night], night: dt.date) -> bool:
+    """A cheap first look on figures already read: could a restriction the host can lift stop a
+    stay over `night`? (why_unavailable then says for sure.) A night whose units are all taken
+    is skipped: lifting nothing would sell it."""
+    n = figures[night]
+    if n.free == 0:
+        return False
+    if n.closed or not n.has_rate or n.price is None or n.quota - n.sold_online <= 0:
+        return True
+    first, end = explain._run(figures, night)
+    return not explain._reachable(figures, night, first, end)
+
+
+def resale_blockers(session: Session, booking: Booking) -> list[Blocker]:
+    """R53/R59: per night of a risk-free booking still searching (from today in the property's
+    time zone), the restrictions that stop a new guest from booking its category, by night.
+    Queries: one for the nights, nights_for's three for the figures around them, and
+    why_unavailable's (two or three) only for a night that looks blocked; at most MAX_NIGHTS
+    nights are looked at."""
+    if not booking.risk_free:
+        return []
+    prop = booking.prop
+    today = clock.today(prop.timezone)
+    nights = _searching_nights(session, booking, today)
+    if not nights:
+        return []
+    category = booking.category
+    window = dt.timedelta(days=explain.WINDOW_DAYS)
+    figures = inventory.nights_for(session, [category.id], nights[0] - window,
+                                   nights[-1] + window + dt.timedelta(days=1))[category.id]
+    blockers = []
+    for night in nights:
+        if not _maybe_blocked(figures, night):
+            continue
+        reasons = [r for r in explain.why_unavailable(session, prop, category, night)
+                   if r.code in LIFTABLE and (r.code != "quota_used" or r.fix is not None)
+                   and (r.fix is None or r.fix.night >= today)]
+        if reasons:
+            blockers.append(Blocker(category.id, night, reasons))
+    return blockers
+
+
+def lift_blockers(session: Session, actor: User, prop: Property, booking: Booking) -> int:
+    """R53: lift exactly the restrictions resale_blockers lists, on exactly those nights, through
+    explain.apply_fix (rates.set_night: checked, recorded in the history), all in one use case
+    (the rates use cases join it): either every restriction is lifted or none. A fix that an
+    earlier one made needless is skipped. Returns the number of changes; Conflict when there
+    is nothing to lift."""
+    access.check_property(actor, prop)
+    if booking.property_id != prop.id:
+        raise NotFound(_l("No such booking."))
+    blockers = resale_blockers(session, booking)
+    todo = [(b.night, r.fix.action) for b in blockers for r in b.liftable]
+    if not todo:
+        raise Conflict(_l("No restriction blocks the replacement search: there is nothing to lift."),
+                       code="nothing_to_lift")
+    category = session.get(RoomCategory, booking.category_id)
+    done = 0
+    with use_case(session):
+        for night, action in todo:
+            if explain.apply_fix(session, actor, prop, category, night, action) is not None:
+                done += 1
+    return done

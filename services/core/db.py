@@ -89,7 +89,14 @@ class UseCase:
     late, a dropped connection), so no half-written change is left in the session.
     `uc.keep(obj, ...)` names what the answer is built from (see commit_keeping). Every use case
     of a request has this shape; the worker's jobs (outbox delivery, iCal sync, the hold sweep)
-    commit step by step by design, never holding a transaction while waiting on another server."""
+    commit step by step by design, never holding a transaction while waiting on another server.
+
+    A use case run inside another (lifting several restrictions, each a rates use case) joins
+    it: only the outermost commits or rolls back, so the whole is one transaction. An error of
+    the inner one propagates; code that catches it inside the outer block must not go on to
+    commit a half-done change (re-raise, or end the outer block with its own error)."""
+
+    DEPTH = "use_case_depth"
 
     def __init__(self, session):
         self.session = session
@@ -98,10 +105,26 @@ class UseCase:
     def keep(self, *objs) -> None:
         self._keep.extend(objs)
 
+    def _info(self) -> dict:
+        real = self.session() if isinstance(self.session, scoped_session) else self.session
+        return real.info
+
     def __enter__(self) -> "UseCase":
+        info = self._info()
+        self._outer = info.get(self.DEPTH, 0) == 0
+        info[self.DEPTH] = info.get(self.DEPTH, 0) + 1
+        if self._outer:
+            info["use_case_keep"] = self._keep
+        else:
+            self._keep = info["use_case_keep"]  # what an inner use case keeps, the outer keeps
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        info = self._info()
+        info[self.DEPTH] -= 1
+        if not self._outer:
+            return False
+        info.pop("use_case_keep", None)
         if exc_type is None:
             commit_keeping(self.session, *self._keep)
             return False

@@ -165,6 +165,11 @@ CASES = [
     Case("booking-card-invalid", "/p/<slug>/bookings/<id:booking_id>/card-invalid", "POST",
          lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}/card-invalid", lambda w, p: {},
          writes=False, allowed_status=409),
+    # R53: the world's online booking is not risk-free, nothing is searched: the allowed answer is
+    # the refusal "nothing to lift" (409), no write.
+    Case("booking-lift-restrictions", "/p/<slug>/bookings/<id:booking_id>/lift-restrictions", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}/lift-restrictions", lambda w, p: {},
+         writes=False, allowed_status=409),
     # Property - Policies (R50): property A is not offered the programme, so joining is refused (409).
     Case("policies", "/p/<slug>/policies", "GET", lambda w, p: f"/p/{p.slug}/policies"),
     Case("policies-risk-free", "/p/<slug>/policies/risk-free/<any(join, leave):action>", "POST",
@@ -374,6 +379,7 @@ def _foreign_id_requests(w):
         ("POST", f"/p/{a.slug}/bookings/{b.own_id}/edit", _edit_form(w, b), 404),
         ("POST", f"/p/{a.slug}/bookings/{b.own_id}/cancel", {}, 404),
         ("POST", f"/p/{a.slug}/bookings/{b.online_id}/card-invalid", {}, 404),
+        ("POST", f"/p/{a.slug}/bookings/{b.online_id}/lift-restrictions", {}, 404),
         ("POST", f"/p/{a.slug}/costs/{b.cost_id}/delete", {}, 404),
         ("GET", f"/p/{a.slug}/calendar/night/{b.cat_id}/{DAY}", None, 404),
         ("POST", f"/p/{a.slug}/calendar/night/{b.cat_id}/{DAY}", {"price": "1.00"}, 404),

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from services.models import Booking, Occupancy, RoomNight
+from services.models import AuditEntry, Booking, NightRate, Occupancy, RoomNight
 from tests.web.conftest import HTMX, NOW, assert_no_trace, d, field_errors, own_form as _own, snapshot
 
 
@@ -415,3 +415,72 @@ def test_the_list_loads_who_pays_in_one_query_for_the_whole_page(host, db_sessio
         page = host.get(url).get_data(as_text=True)
     assert len(several) == len(one)
     assert page.count("Paid by Booking.com") == 4
+
+
+# -- R53: restrictions that stop the replacement search, lifted in one click --------------------
+
+def _searching(db_session, world, tenant="A", close=(7,)):
+    """The tenant's online booking (nights d(6), d(7)) made risk-free and cancelled: its room-nights
+    searching, its nights free again (R52); the nights `close` closed for online bookings."""
+    t = getattr(world, tenant)
+    with db_session() as s:
+        b = s.get(Booking, t.online_id)
+        b.risk_free, b.status = True, "cancelled"
+        for r in s.scalars(sa.select(RoomNight).where(RoomNight.booking_id == b.id)):
+            r.state = "searching"
+        s.execute(sa.delete(Occupancy).where(Occupancy.booking_id == b.id))
+        for n in close:
+            s.execute(sa.update(NightRate).where(NightRate.category_id == t.cat_id, NightRate.night == d(n))
+                      .values(closed=True))
+        s.commit()
+
+
+def _blockers(page):
+    m = re.search(r'<section class="banner warn resale-blockers".*?</section>', page, re.S)
+    return m.group(0) if m else None
+
+
+def test_the_detail_warns_of_restrictions_on_searched_nights(host, db_session, world):
+    """R53/R59: the closed searched night is named with its reason, with one lift button."""
+    url = f"/p/{world.A.slug}/bookings/{world.A.online_id}"
+    _searching(db_session, world, close=())
+    assert _blockers(host.get(url).get_data(as_text=True)) is None  # open availability: no warning
+    _searching(db_session, world)
+    warning = _blockers(host.get(url).get_data(as_text=True))
+    assert warning and "Restrictions stop the replacement search" in warning
+    items = re.findall(r'<li data-night="([^"]+)">(.*?)</li>', warning, re.S)
+    assert [n for n, _ in items] == [d(7).isoformat()]
+    assert "The night is closed for online bookings." in items[0][1]
+    assert warning.count("<button") == 1 and "Lift these restrictions" in warning
+    assert f'hx-post="{url}/lift-restrictions"' in warning and 'name="csrf_token"' in warning
+
+
+def test_lifting_opens_exactly_those_nights_with_history_and_says_so(host, db_session, world):
+    """R53: the lift opens the searched closed night (one history line), leaves another closed
+    night alone, answers htmx with a redirect to the detail and a success message; a second
+    click finds nothing to lift (409)."""
+    _searching(db_session, world, close=(7, 20))
+    url = f"/p/{world.A.slug}/bookings/{world.A.online_id}"
+    with db_session() as s:
+        edits = s.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "rates"))
+    resp = host.post(f"{url}/lift-restrictions", headers=HTMX)
+    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == url
+    with db_session() as s:
+        assert s.get(NightRate, (world.A.cat_id, d(7))).closed is False
+        assert s.get(NightRate, (world.A.cat_id, d(20))).closed is True
+        assert s.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "rates")) == edits + 1
+    page = host.get(url).get_data(as_text=True)
+    assert "Restrictions lifted: the searched nights are open for a replacement guest." in page
+    assert _blockers(page) is None
+    again = host.post(f"{url}/lift-restrictions")
+    assert again.status_code == 409
+    assert "there is nothing to lift" in again.get_data(as_text=True)
+
+
+def test_another_hosts_booking_cannot_be_lifted(host, db_session, world):
+    """Tenant isolation: B's booking under A's address is 404, B's address is refused; nothing changes."""
+    _searching(db_session, world, tenant="B")
+    assert host.post(f"/p/{world.A.slug}/bookings/{world.B.online_id}/lift-restrictions").status_code == 404
+    assert host.post(f"/p/{world.B.slug}/bookings/{world.B.online_id}/lift-restrictions").status_code in (403, 404)
+    with db_session() as s:
+        assert s.get(NightRate, (world.B.cat_id, d(7))).closed is True

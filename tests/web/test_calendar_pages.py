@@ -10,7 +10,7 @@ from babel.dates import format_date
 import sqlalchemy as sa
 
 from services.availability import inventory
-from services.models import AuditEntry, NightRate, Property
+from services.models import AuditEntry, Booking, NightRate, Occupancy, Property, RoomNight
 from tests.factories import new_booking
 from tests.web.conftest import HTMX, assert_no_trace, bulk_form as _bulk, d, field_errors, snapshot
 
@@ -640,3 +640,29 @@ def test_a_night_edit_redraws_its_neighbours_gap_marks(host, db_session, world):
     for night in (d(21), d(22)):
         cell = re.search(rf'<td id="n-{world.A.cat_id}-{night}"[^>]*>', body).group(0)
         assert 'hx-swap-oob="true"' in cell and "gap" in cell
+
+
+def test_a_searched_night_blocked_by_a_restriction_is_marked(host, db_session, world):
+    """R53: a category-night holding a searching risk-free room-night and closed is marked, with
+    words saying why; the other searched night, open, is not; lifting the restriction clears it."""
+    with db_session() as s:
+        b = s.get(Booking, world.A.online_id)  # nights d(6), d(7)
+        b.risk_free, b.status = True, "cancelled"
+        for r in s.scalars(sa.select(RoomNight).where(RoomNight.booking_id == b.id)):
+            r.state = "searching"
+        s.execute(sa.delete(Occupancy).where(Occupancy.booking_id == b.id))
+        s.execute(sa.update(NightRate).where(NightRate.category_id == world.A.cat_id, NightRate.night == d(7))
+                  .values(closed=True))
+        s.commit()
+
+    def cell(day):
+        body = host.get(f"/p/{world.A.slug}/calendar?start={d(1).isoformat()}", headers=HTMX).get_data(as_text=True)
+        return re.search(r'<td id="n-%s-%s"[^>]*>' % (world.A.cat_id, day.isoformat()), body).group(0)
+
+    title = "A risk-free room-night is searched here: lift the restriction to be sure of payment"
+    blocked = cell(d(7))
+    assert "resale-blocked" in blocked and title in blocked
+    assert "resale-blocked" not in cell(d(6)) and title not in cell(d(6))
+    resp = host.post(f"/p/{world.A.slug}/bookings/{world.A.online_id}/lift-restrictions", headers=HTMX)
+    assert resp.status_code == 204
+    assert "resale-blocked" not in cell(d(7))

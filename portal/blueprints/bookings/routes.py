@@ -15,7 +15,7 @@ from portal.web.labels import PAYMENT_STATUS_LABELS
 from portal.web.render import hx_redirect, render
 from services.accounts import access
 from services.availability import inventory, pricing
-from services.bookings import ledger, listing, own, payment, risk_free
+from services.bookings import ledger, listing, own, payment, replacement, risk_free
 from services.channels import host_changes
 from services.core import audit, clock
 from services.core.errors import Conflict, Invalid
@@ -106,6 +106,9 @@ def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
     modify.category_id.choices = [(c.id, c.name) for c in prop.categories]
     room_nights = ledger.ledger(db.session, booking)  # one query, units joined (issue 10)
     original, due, cancelled = ledger.amounts(db.session, booking, room_nights)
+    # R53: restrictions that stop the replacement search (queried only while something is searched)
+    blockers = (replacement.resale_blockers(db.session, booking)
+                if booking.risk_free and any(r.state == "searching" for r in room_nights) else [])
     return render("bookings/detail.html", "booking_detail", status=status, prop=prop, b=booking, quote=q,
                   card_visible=risk_free.card_visible(booking),
                   room_nights=room_nights if any(r.state != "sold" for r in room_nights) else [],
@@ -113,7 +116,7 @@ def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
                   ledger_amounts={"original": original, "due": due, "cancelled": cancelled},
                   unit_names=own.units_of(db.session, booking), events=audit.booking_events(db.session, booking),
                   modify=modify, cancel=cancel or CancelRequestForm(formdata=None),
-                  deposit=deposit or DepositForm(formdata=None, obj=booking))
+                  deposit=deposit or DepositForm(formdata=None, obj=booking), blockers=blockers)
 
 
 @bp.route("/p/<slug>/bookings/<id:booking_id>")
@@ -174,6 +177,17 @@ def deposit(slug, booking_id):
         except Invalid as e:
             apply_errors(form, e)
     return _detail(prop, own.get_booking(db.session, current_user, prop, booking_id), 422, deposit=form)
+
+
+@bp.post("/p/<slug>/bookings/<id:booking_id>/lift-restrictions")
+@login_required
+def lift_restrictions(slug, booking_id):
+    """R53: lift the restrictions that stop the replacement search on the searching nights."""
+    prop = access.property_for(db.session, current_user, slug)
+    booking = own.get_booking(db.session, current_user, prop, booking_id)
+    replacement.lift_blockers(db.session, current_user, prop, booking)
+    flash(_("Restrictions lifted: the searched nights are open for a replacement guest."), "success")
+    return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))
 
 
 @bp.post("/p/<slug>/bookings/<id:booking_id>/card-invalid")

@@ -63,7 +63,7 @@ def _price_text(price) -> str:
 
 
 def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency: str, oob: bool = False,
-               _texts: tuple | None = None, gap=None) -> Markup:
+               _texts: tuple | None = None, gap=None, resale_blocked: bool = False) -> Markup:
     """One night of a room category: free/total, price, restriction marks; a link to edit it from today.
 
     `_texts` (title pattern, "final price", price text, final-price text) spares a month of
@@ -91,6 +91,9 @@ def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency:
         title += " · " + gap_attrs[1]
         state += " gap"
         closing += fix
+    if resale_blocked and not past:  # R53: a searched risk-free room-night meets a restriction here
+        state += " resale-blocked"
+        title += " · " + gettext("A risk-free room-night is searched here: lift the restriction to be sure of payment")
     return Markup(
         f'<td id="n-{cat_id}-{iso}" {swap}class="night{state}{" past" if past else ""}" '
         f'title="{escape(title)}" data-cat="{cat_id}" data-night="{iso}"{gap_attrs[0] if gap_attrs else ""}>{opening}<span class="free-count">{n.free}/{n.units}</span>'
@@ -120,6 +123,7 @@ def night_cells(row, today: dt.date, night_base: str, currency: str, oob: bool =
     prices: dict = {}
     finals: dict = {}
     gaps = getattr(row, "gaps", {})  # nights that can never sell (services.availability.gaps)
+    blocked = getattr(row, "resale_blocked", set())  # R53 (services.availability.calendar)
     out = []
     for n, final in zip(row.nights, row.finals):
         if n.price not in prices:
@@ -127,5 +131,6 @@ def night_cells(row, today: dt.date, night_base: str, currency: str, oob: bool =
         if final not in finals:
             finals[final] = money(final, currency)
         out.append(night_cell(n, final, row.category.id, today, night_base, currency, oob=oob,
-                              _texts=(pattern, final_label, prices[n.price], finals[final]), gap=gaps.get(n.night)))
+                              _texts=(pattern, final_label, prices[n.price], finals[final]), gap=gaps.get(n.night),
+                              resale_blocked=n.night in blocked))
     return Markup("".join(out))

@@ -7,14 +7,17 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
+from services.availability import inventory, rates
 from services.bookings import ledger, replacement, risk_free
 from services.channels import connections, reservations
 from services.channels.reservations import CardInput, ReservationInput
 from services.core import clock
-from services.models import MailMessage, NightRate, Occupancy, RoomNight
-from tests.factories import make_property
+from services.core.errors import Conflict, Forbidden, NotFound
+from services.models import AuditEntry, MailMessage, NightRate, Occupancy, RoomNight
+from tests.factories import make_property, new_booking
 
 D = dt.timedelta(days=1)
 
@@ -172,3 +175,83 @@ def test_a_booking_outside_the_programme_is_not_searched(session):
     b, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-1", units=1))
     reservations.cancel(session, booking_com, b.id)
     assert not b.risk_free and {s for _, s in _states(session, b)} == {"cancelled"}
+
+
+# -- R53: restrictions that stop the replacement search ----------------------------------------
+
+def _searching_booking(session):
+    """A risk-free booking (2 units, 3 nights from `arrival`) fully cancelled: every room-night searching."""
+    prop, booking_com, _other, arrival = _setup(session)
+    b, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-R53"))
+    return prop, reservations.cancel(session, booking_com, b.id), arrival
+
+
+def _set(session, prop, night, **values):
+    rates.set_night(session, prop.owner, prop, prop.categories[0], night, rates.RateChange(**values))
+
+
+def test_open_searching_nights_have_no_blockers(session):
+    """R53: nothing in the way, nothing listed (and an ordinary booking is never looked at)."""
+    prop, b, _arrival = _searching_booking(session)
+    assert replacement.resale_blockers(session, b) == []
+
+
+def test_a_restriction_on_a_searching_night_is_listed_and_lifted_with_history(session):
+    """R53, R59: a closed night and a quota of 0 on searching nights are listed; the lift opens
+    exactly those (each change recorded in the history), after which nothing is listed."""
+    prop, b, arrival = _searching_booking(session)
+    _set(session, prop, arrival, closed=True)
+    _set(session, prop, arrival + 2 * D, quota=0)
+    _set(session, prop, arrival + 10 * D, closed=True)  # not a searched night: left alone
+    blockers = replacement.resale_blockers(session, b)
+    assert [(x.night, [r.code for r in x.reasons]) for x in blockers] == [
+        (arrival, ["closed"]), (arrival + 2 * D, ["quota_used"])]
+    assert all(x.category_id == prop.categories[0].id and x.liftable for x in blockers)
+    edits = session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "rates"))
+    assert replacement.lift_blockers(session, prop.owner, prop, b) == 2
+    assert replacement.resale_blockers(session, b) == []
+    assert session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "rates")) == edits + 2
+    cat = prop.categories[0].id
+    assert session.get(NightRate, (cat, arrival), populate_existing=True).closed is False
+    assert session.get(NightRate, (cat, arrival + 2 * D), populate_existing=True).quota == 3
+    assert session.get(NightRate, (cat, arrival + 10 * D), populate_existing=True).closed is True
+    with pytest.raises(Conflict):  # a second click: nothing left to lift
+        replacement.lift_blockers(session, prop.owner, prop, b)
+
+
+def test_a_min_stay_and_a_closed_arrival_around_a_searching_night_are_listed(session):
+    """R53: a night offered but unreachable (minimum stay longer than the open run) is a blocker."""
+    prop, b, arrival = _searching_booking(session)
+    _set(session, prop, arrival - D, closed=True)
+    _set(session, prop, arrival + 3 * D, closed=True)
+    _set(session, prop, arrival, min_stay=5)
+    _set(session, prop, arrival + D, min_stay=5)
+    _set(session, prop, arrival + 2 * D, min_stay=5)
+    codes = {x.night: [r.code for r in x.reasons] for x in replacement.resale_blockers(session, b)}
+    assert codes == {arrival: ["min_stay"], arrival + D: ["min_stay"], arrival + 2 * D: ["min_stay"]}
+    replacement.lift_blockers(session, prop.owner, prop, b)
+    assert replacement.resale_blockers(session, b) == []
+
+
+def test_a_night_occupied_by_other_bookings_is_not_listed(session):
+    """R53: every unit taken by other bookings is no restriction the host could lift."""
+    prop, b, arrival = _searching_booking(session)
+    _set(session, prop, arrival + D, closed=True)
+    other = new_booking(prop, arrival=arrival + D, nights=1, source="own", units=3, guest="Otto Eigen")
+    session.add(other)
+    inventory.take(session, other, check_offer=False)
+    session.commit()
+    assert replacement.resale_blockers(session, b) == []
+
+
+def test_past_and_settled_nights_and_other_hosts_are_not_touched(session):
+    """R53: only nights still searching count; another host's property is refused."""
+    prop, b, arrival = _searching_booking(session)
+    _set(session, prop, arrival, closed=True)
+    stranger = make_property(session, units=1)
+    with pytest.raises((Forbidden, NotFound)):
+        replacement.lift_blockers(session, stranger.owner, prop, b)
+    with pytest.raises((Forbidden, NotFound)):
+        replacement.lift_blockers(session, stranger.owner, stranger, b)
+    replacement.settle(session, on=arrival)  # the platform pays: nothing searching any more (R55)
+    assert replacement.resale_blockers(session, b) == []
