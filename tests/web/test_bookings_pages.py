@@ -354,8 +354,8 @@ def test_a_risk_free_booking_paid_by_the_platform_is_labelled_and_shows_who_pays
     assert '<span class="chip risk-free payment-status">Paid by Booking.com</span>' in detail
     resale = f'<a href="/p/{world.A.slug}/bookings/{world.A.own_id}">the new guest (#{world.A.own_id})</a>'
     assert _ledger_rows(detail) == [
-        [f"{n1:%d %b %Y}", unit, "€80.00", "resold", resale, "€120.00", "10/06/2030, 09:05"],
-        [f"{n2:%d %b %Y}", unit, "€80.00", "paid by the platform", "the platform", "€70.00", "10/06/2030, 09:05"],
+        [f"{n1:%d/%m/%Y}", unit, "€80.00", "resold", resale, "€120.00", "10/06/2030, 09:05"],
+        [f"{n2:%d/%m/%Y}", unit, "€80.00", "paid by the platform", "the platform", "€70.00", "10/06/2030, 09:05"],
     ]
     heads = re.findall(r'<th scope="col"[^>]*>(.*?)</th>', detail)
     assert heads[-7:] == ["Night", "Unit", "Price", "State", "Paid by", "Amount paid", "Changed"]
