@@ -32,6 +32,7 @@ EVENTS = {
     "cancellation_requested": _l("Cancellation requested"), "deposit": _l("Deposit agreed"),
     "deposit_removed": _l("Deposit removed"),
     "risk_free_not_applied": _l("Not a risk-free reservation"), "card_invalid": _l("Card marked invalid"),
+    "resold": _l("Room-nights resold"), "paid_by_platform": _l("Room-nights paid by the platform"),
 }
 
 

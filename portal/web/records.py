@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
-from portal.web.i18n import fmt_date, fmt_moment, gettext, money, tr
+from portal.web.i18n import fmt_date, fmt_moment, gettext, money, ngettext, tr
 from portal.web.labels import PAYMENT_LABELS, _channel
 from services.bookings import notify
 from services.channels.ical import failure_reason
@@ -70,6 +70,12 @@ def event_text(kind: str, detail: str, source: str = "") -> str:
     if kind == "confirmed":
         text = f"{tr(notify.reference_label(source))} {p.get('voucher') or '-'}"
         return text + (" " + gettext("(after the hold had expired)") if p.get("after_expiry") else "")
+    if kind == "resold" and "nights" in p:
+        return gettext("%(nights)s to booking #%(id)s", id=p.get("by"),
+                       nights=", ".join(fmt_date(dt.date.fromisoformat(n), "short") for n in p["nights"]))
+    if kind == "paid_by_platform" and "amount" in p:
+        return ngettext("%(num)s room-night, %(amount)s", "%(num)s room-nights, %(amount)s", p.get("count", 0),
+                        amount=money(Decimal(p["amount"]), p.get("currency", "EUR")))
     if kind == "partially_cancelled":
         return gettext("units cancelled: %(cancelled)s, units kept: %(kept)s", cancelled=p.get("cancelled"), kept=p.get("kept"))
     if kind == "deposit" and "amount" in p:

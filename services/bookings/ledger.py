@@ -16,7 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from services.core import clock
+from services.core import audit, clock
 from services.models import Booking, Occupancy, RoomNight
 
 # The guest no longer pays these (cancelled; later searching, resold to another guest, paid by the platform).
@@ -112,7 +112,7 @@ def resell(session: Session, booking: Booking) -> int:
         .where(RoomNight.resold_by_id == booking.id).group_by(RoomNight.night)
     ).all())
     waiting = session.execute(
-        sa.select(RoomNight.id, RoomNight.night)
+        sa.select(RoomNight.id, RoomNight.night, RoomNight.booking_id)
         .join(Booking, Booking.id == RoomNight.booking_id)
         .where(Booking.category_id == booking.category_id, Booking.id != booking.id,
                RoomNight.state == "searching", RoomNight.night.in_(list(prices)))
@@ -127,11 +127,19 @@ def resell(session: Session, booking: Booking) -> int:
                         "changed_at": now} for row_id, price in zip(row_ids, left))
     if changes:
         session.execute(sa.update(RoomNight), changes)  # by primary key, one statement per batch
+        # Each original booking's history says when which of its nights were resold, and to whom.
+        owner = {row_id: bid for row_id, _night, bid in waiting}
+        nights_of: dict = {}
+        night_of = {row_id: night for row_id, night, _bid in waiting}
+        for change in changes:
+            nights_of.setdefault(owner[change["id"]], []).append(night_of[change["id"]].isoformat())
+        for bid, nights in sorted(nights_of.items()):
+            audit.booking_event(session, session.get(Booking, bid), "resold", nights=sorted(nights), by=booking.id)
     return len(changes)
 
 
 def _by_night(rows) -> dict:
     out: dict = {}
-    for row_id, night in rows:
+    for row_id, night, *_ in rows:
         out.setdefault(night, []).append(row_id)
     return out

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.accounts import access
 from services.availability import explain, inventory
-from services.core import clock
+from services.core import audit, clock
 from services.core.db import use_case
 from services.core.errors import Conflict, NotFound
 from services.core.i18n import _l
@@ -87,6 +87,9 @@ def settle(session: Session, on: dt.date | None = None) -> list[Settled]:
         ).all()
         paid = [Settled(bid, guest, n, Decimal(total).quantize(Decimal("0.01")), currency)
                 for bid, guest, currency, n, total in rows]
+        for settled in paid:  # the booking's history dates the payment (R55)
+            audit.booking_event(session, session.get(Booking, settled.booking_id), "paid_by_platform",
+                                count=settled.room_nights, amount=str(settled.amount), currency=settled.currency)
     return paid
 
 

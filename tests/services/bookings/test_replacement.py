@@ -4,6 +4,7 @@ rest on the scheduled arrival day, once."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from services.channels import connections, reservations
 from services.channels.reservations import CardInput, ReservationInput
 from services.core import clock
 from services.core.errors import Conflict, Forbidden, NotFound
-from services.models import AuditEntry, MailMessage, NightRate, Occupancy, RoomNight
+from services.models import AuditEntry, BookingEvent, MailMessage, NightRate, Occupancy, RoomNight
 from tests.factories import make_property, new_booking
 
 D = dt.timedelta(days=1)
@@ -255,3 +256,19 @@ def test_past_and_settled_nights_and_other_hosts_are_not_touched(session):
         replacement.lift_blockers(session, stranger.owner, stranger, b)
     replacement.settle(session, on=arrival)  # the platform pays: nothing searching any more (R55)
     assert replacement.resale_blockers(session, b) == []
+
+
+def test_the_resold_and_the_paid_room_nights_are_dated_in_the_booking_history(session):
+    """Issue 10: the detail shows when each change happened: the booking's history gets one line
+    when its nights are resold (which nights, to which booking) and one when the platform pays."""
+    prop, booking_com, _other, arrival = _setup(session)
+    b, _ = reservations.create(session, booking_com, _input(prop, arrival, "RF-H", units=1, nights=3))
+    reservations.cancel(session, booking_com, b.id)
+    resale, _ = reservations.create(session, booking_com, _input(prop, arrival + dt.timedelta(days=1), "NEW-H",
+                                                                 units=1, nights=1, risk=False))
+    clock.set_now(dt.datetime.combine(arrival, dt.time(12), tzinfo=ZoneInfo(prop.timezone)))
+    replacement.settle(session)
+    events = {e.kind: json.loads(e.detail) for e in session.scalars(
+        sa.select(BookingEvent).where(BookingEvent.booking_id == b.id))}
+    assert events["resold"] == {"by": resale.id, "nights": [(arrival + dt.timedelta(days=1)).isoformat()]}
+    assert events["paid_by_platform"]["count"] == 2 and events["paid_by_platform"]["currency"] == prop.currency
