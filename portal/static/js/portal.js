@@ -374,3 +374,16 @@
     if (elt.querySelectorAll) elt.querySelectorAll("select[data-filters]").forEach(function (s) { filterOptions(s, false); });
   });
 })();
+
+/* Back or forward pressed quickly: htmx restores each history entry from the server, and an
+   older answer may arrive last. The plan on screen must be the window the address names. */
+(function () {
+  "use strict";
+  function planMatchesAddress() {
+    var plan = document.getElementById("plan");
+    var start = new URLSearchParams(window.location.search).get("start");
+    if (!plan || !start || plan.dataset.start === start || !window.htmx) return;
+    window.htmx.ajax("GET", window.location.pathname + window.location.search, {target: "#plan", swap: "outerHTML"});
+  }
+  document.addEventListener("htmx:historyRestore", function () { window.setTimeout(planMatchesAddress, 0); });
+})();
