@@ -108,9 +108,10 @@ def build(session: Session, prop: Property, start: dt.date, end: dt.date) -> Pla
     for c in categories:
         nights = [figures[c.id][d] for d in days]
         finals = [final_price(prop, c.id, n.price) for n in nights]
+        blocked = {d for cid, d in searched
+                   if cid == c.id and explain.blocked_by_restriction(figures[c.id], d, (start, end))}
         plan_rows.append(CategoryRow(c, nights, finals, [_unit_row(u, days, taken[u.id]) for u in c.units],
-                                     gaps.find(nights, today),
-                                     {d for cid, d in searched if cid == c.id and _blocked(figures[c.id], d, start, end)}))
+                                     gaps.find(nights, today), blocked))
     return Plan(prop, start, end, today, days, plan_rows)
 
 
@@ -122,21 +123,6 @@ def _searched(session: Session, prop: Property, start: dt.date, end: dt.date) ->
         .where(Booking.property_id == prop.id, RoomNight.state == "searching",
                RoomNight.night >= start, RoomNight.night < end)
     )}
-
-
-def _blocked(figures: dict[dt.date, Night], night: dt.date, start: dt.date, end: dt.date) -> bool:
-    """A restriction the host can lift stops a new guest on `night` (as explain.why_unavailable
-    would say; every unit taken is none). A stay that runs past the plan's window is taken as
-    possible: the plan does not read beyond it."""
-    n = figures[night]
-    if n.free == 0:
-        return False
-    if n.closed or not n.has_rate or n.price is None or n.quota - n.sold_online <= 0:
-        return True
-    first, stop = explain._run(figures, night)
-    if first == start or stop >= end:
-        return False
-    return not explain._reachable(figures, night, first, stop)
 
 
 def _unit_row(unit: Unit, days: list[dt.date], taken: dict[dt.date, BarBooking]) -> UnitRow:

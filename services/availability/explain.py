@@ -145,3 +145,21 @@ def apply_fix(session: Session, actor: User, prop: Property, category: RoomCateg
         if reason.fix is not None and reason.fix.action == action:
             return rates.set_night(session, actor, prop, category, reason.fix.night, reason.fix.change())
     return None
+
+
+def blocked_by_restriction(figures: dict[dt.date, Night], night: dt.date,
+                           window: tuple[dt.date, dt.date] | None = None) -> bool:
+    """Whether a restriction the host can lift (closed, no price, quota, minimum stay, arrival)
+    stops a new guest's stay over `night`, on figures already read (why_unavailable says which).
+    A night whose units are all taken is not: lifting nothing would sell it. With `window` (the
+    range the figures cover), a free run touching its edge is taken as possible: nothing is
+    known beyond it."""
+    n = figures[night]
+    if n.free == 0:
+        return False
+    if n.closed or not n.has_rate or n.price is None or n.quota - n.sold_online <= 0:
+        return True
+    first, stop = _run(figures, night)
+    if window is not None and (first == window[0] or stop >= window[1]):
+        return False
+    return not _reachable(figures, night, first, stop)

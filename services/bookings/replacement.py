@@ -124,19 +124,6 @@ def _searching_nights(session: Session, booking: Booking, today: dt.date) -> lis
         .order_by(RoomNight.night).limit(MAX_NIGHTS)))
 
 
-def _maybe_blocked(figures: dict[dt.date, inventory.Night], night: dt.date) -> bool:
-    """A cheap first look on figures already read: could a restriction the host can lift stop a
-    stay over `night`? (why_unavailable then says for sure.) A night whose units are all taken
-    is skipped: lifting nothing would sell it."""
-    n = figures[night]
-    if n.free == 0:
-        return False
-    if n.closed or not n.has_rate or n.price is None or n.quota - n.sold_online <= 0:
-        return True
-    first, end = explain._run(figures, night)
-    return not explain._reachable(figures, night, first, end)
-
-
 def resale_blockers(session: Session, booking: Booking) -> list[Blocker]:
     """R53/R59: per night of a risk-free booking still searching (from today in the property's
     time zone), the restrictions that stop a new guest from booking its category, by night.
@@ -156,7 +143,7 @@ def resale_blockers(session: Session, booking: Booking) -> list[Blocker]:
                                    nights[-1] + window + dt.timedelta(days=1))[category.id]
     blockers = []
     for night in nights:
-        if not _maybe_blocked(figures, night):
+        if not explain.blocked_by_restriction(figures, night):
             continue
         reasons = [r for r in explain.why_unavailable(session, prop, category, night)
                    if r.code in LIFTABLE and (r.code != "quota_used" or r.fix is not None)
