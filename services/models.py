@@ -66,6 +66,12 @@ STATUSES = ("pending", "confirmed", "cancelled", "expired", "modified")
 CHANNELS = {"tourist-office": "tourist_office", "slevomat": "slevomat", "booking": "booking",
             "e-domizil": "e_domizil", "api": "api"}
 PAYMENT_MODES = ("on_arrival", "prepaid")
+# request: the portal decides (409 when the stay can't be had); notify: the channel sold from
+# the availability it was last sent, so its booking is stored even when a night is overbooked.
+INVENTORY_MODES = ("request", "notify")
+NOTIFY_CHANNELS = ("booking", "e_domizil")  # sources whose connections start in notify mode
+DOUBLE_BOOKING_CAUSES = ("overbooked_push", "ical", "check")
+DOUBLE_BOOKING_STATUSES = ("open", "handed_over", "resolved")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -243,6 +249,7 @@ class NightRate(Base):
     closed: Mapped[bool] = mapped_column(default=False)
     closed_to_arrival: Mapped[bool] = mapped_column(default=False)
     closed_to_departure: Mapped[bool] = mapped_column(default=False)
+    max_stay: Mapped[int | None] = mapped_column(default=None)  # longest stay arriving this night; None: no limit
 
     __table_args__ = (
         sa.CheckConstraint("quota >= 0", name="quota"),
@@ -295,6 +302,11 @@ class Booking(Base):
     replaced_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id"))
     # Blocks imported from an external calendar.
     feed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ical_feed.id", ondelete="SET NULL"), index=True)
+    # R12: an online booking that could not be honoured: its commission stays due, and the extra
+    # cost of the replacement accommodation (rehoused_at) is charged to the host.
+    commission_kept: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    replacement_extra_cost: Mapped[Decimal | None] = mapped_column(Total)
+    rehoused_at_id: Mapped[int | None] = mapped_column(sa.ForeignKey("room_category.id"))
 
     prop: Mapped[Property] = relationship()
     category: Mapped[RoomCategory] = relationship()
@@ -442,6 +454,7 @@ class ChannelConnection(Base):
     webhook_url: Mapped[str] = mapped_column(sa.String(500), default="")
     hold_minutes: Mapped[int] = mapped_column(default=60)
     payment_mode: Mapped[str] = mapped_column(sa.String(10), default="on_arrival")
+    inventory_mode: Mapped[str] = mapped_column(sa.String(10), default="request", server_default="request")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -449,6 +462,7 @@ class ChannelConnection(Base):
 
     __table_args__ = (
         sa.UniqueConstraint("property_id", "channel"),
+        sa.CheckConstraint(_one_of("inventory_mode", INVENTORY_MODES), name="inventory_mode"),
         sa.CheckConstraint("hold_minutes BETWEEN 1 AND 1440", name="hold_minutes"),
         sa.CheckConstraint(_one_of("payment_mode", PAYMENT_MODES), name="payment_mode"),
     )
@@ -481,6 +495,11 @@ class OutboxEvent(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    # availability_changed only: the category-nights changed since the event was written,
+    # {"<category id>": [["first night", "last night"], ...]}, merged while `built_at` is None;
+    # the body is built from the state at delivery (services/channels/ari.py).
+    pending_nights: Mapped[dict | None] = mapped_column(sa.JSON, default=None)
+    built_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class MailMessage(Base):
@@ -513,3 +532,87 @@ class IcalFeed(Base):
     last_status: Mapped[str] = mapped_column(sa.Text, default="")
 
     category: Mapped[RoomCategory] = relationship()
+
+
+class UnplacedNight(Base):
+    """A night of a booking that found no free unit: an overbooked push in notify mode, or an
+    iCal block that collides. Not an occupancy row, so no unit is ever sold twice; it is what
+    the plan's "overbooked" lane shows and what a double booking (R11-R13) resolves."""
+
+    __tablename__ = "unplaced_night"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id", ondelete="CASCADE"))
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("room_category.id"))
+    night: Mapped[dt.date]
+    units: Mapped[int] = mapped_column(default=1)  # how many of the booking's units found no room
+
+    booking: Mapped[Booking] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("booking_id", "night"),
+        sa.Index("ix_unplaced_night_category_id_night", "category_id", "night"),
+        sa.CheckConstraint("units >= 1", name="units"),
+    )
+
+
+class DoubleBooking(Base):
+    """A double booking of one category over some nights, open until resolved (R10-R14)."""
+
+    __tablename__ = "double_booking"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"))
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("room_category.id"))
+    first_night: Mapped[dt.date]
+    last_night: Mapped[dt.date]
+    cause: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(sa.String(20), default="open")
+    step: Mapped[int] = mapped_column(default=0, server_default="0")  # the R13 step reached (0: none yet)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolution: Mapped[str | None] = mapped_column(sa.String(30))
+
+    prop: Mapped[Property] = relationship()
+    category: Mapped[RoomCategory] = relationship()
+    bookings: Mapped[list[Booking]] = relationship(secondary="double_booking_member", order_by="Booking.id")
+    steps: Mapped[list[DoubleBookingStep]] = relationship(order_by="DoubleBookingStep.id",
+                                                          back_populates="double_booking")
+
+    __table_args__ = (
+        sa.Index("ix_double_booking_property_id_status", "property_id", "status"),
+        sa.Index("ix_double_booking_status", "status"),
+        sa.CheckConstraint(_one_of("cause", DOUBLE_BOOKING_CAUSES), name="cause"),
+        sa.CheckConstraint(_one_of("status", DOUBLE_BOOKING_STATUSES), name="status"),
+        sa.CheckConstraint("last_night >= first_night", name="nights"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "resolved"
+
+
+class DoubleBookingMember(Base):
+    """A booking involved in a double booking."""
+
+    __tablename__ = "double_booking_member"
+    double_booking_id: Mapped[int] = mapped_column(sa.ForeignKey("double_booking.id", ondelete="CASCADE"),
+                                                   primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+
+class DoubleBookingStep(Base):
+    """One time-stamped step of a double booking's resolution (R13, R14: the history to analyse)."""
+
+    __tablename__ = "double_booking_step"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    double_booking_id: Mapped[int] = mapped_column(sa.ForeignKey("double_booking.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    step: Mapped[int] = mapped_column()  # 0: found / moves between units; 1-3: the R13 steps
+    action: Mapped[str] = mapped_column(sa.String(30))
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id", ondelete="SET NULL"))
+    detail: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    double_booking: Mapped[DoubleBooking] = relationship(back_populates="steps")
+    actor: Mapped[User | None] = relationship()
