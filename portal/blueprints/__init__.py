@@ -4,6 +4,7 @@ from portal.blueprints.auth import bp as auth
 from portal.blueprints.bookings import bp as bookings
 from portal.blueprints.calendar import bp as calendar
 from portal.blueprints.channels import bp as channels
+from portal.blueprints.conflicts import bp as conflicts
 from portal.blueprints.main import bp as main
 from portal.blueprints.office import bp as office
 from portal.blueprints.properties import bp as properties
@@ -14,5 +15,5 @@ def register_all(app) -> None:
     # The API authenticates by key, not by cookie: no CSRF token (its rate limit is set
     # where its blueprint is made).
     csrf.exempt(api)
-    for bp in (auth, main, calendar, bookings, properties, office, channels, api):
+    for bp in (auth, main, calendar, bookings, properties, office, channels, conflicts, api):
         app.register_blueprint(bp)
