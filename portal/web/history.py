@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from portal.web.i18n import fmt_date, gettext, money, ngettext, tr
-from portal.web.labels import ACTIONS, PAYMENT_LABELS, _channel
+from portal.web.labels import ACTIONS, INVENTORY_MODE_LABELS, PAYMENT_LABELS, _channel
 from portal.web.records import _params, audit_summary
 from services.availability.undo import MAX_SHOWN
 from services.core.i18n import Message, _l, stored
@@ -19,7 +19,8 @@ from services.core.i18n import Message, _l, stored
 # Actions recorded by this part of the portal, besides those portal.web.labels names.
 MORE_ACTIONS = {"rates_undo": _l("Change undone"), "gap_fix": _l("Gap closed")}
 
-RATE_FIELDS = {"price": _l("Price"), "quota": _l("Quota"), "min_stay": _l("Minimum stay"), "closed": _l("Status"),
+RATE_FIELDS = {"price": _l("Price"), "quota": _l("Quota"), "min_stay": _l("Minimum stay"),
+               "max_stay": _l("Maximum stay"), "closed": _l("Status"),
                "closed_to_arrival": _l("Arrival"), "closed_to_departure": _l("Departure")}
 PROPERTY_FIELDS = {"name": _l("Name"), "street": _l("Street"), "postcode": _l("Postcode"), "city": _l("City"),
                    "country": _l("Country"), "phone": _l("Phone"), "email": _l("E-mail")}
@@ -44,6 +45,8 @@ def _rate_value(field: str, value, currency: str) -> str:
         return _money(value, currency) if value is not None else gettext("no price")
     if field == "min_stay":
         return ngettext("%(num)s night", "%(num)s nights", int(value))
+    if field == "max_stay":
+        return ngettext("%(num)s night", "%(num)s nights", int(value)) if value is not None else gettext("no limit")
     if field == "closed":
         return gettext("closed") if value else gettext("open for sale")
     if field in ("closed_to_arrival", "closed_to_departure"):
@@ -135,9 +138,14 @@ def _details(action: str, p: dict, currency: str) -> str:
         if "payment_mode" in changes:
             old, new = (tr(PAYMENT_LABELS.get(v, Message(v))) for v in changes["payment_mode"])
             parts.append(_old_new(_l("payment"), old, new))
+        if "inventory_mode" in changes:
+            old, new = (tr(INVENTORY_MODE_LABELS.get(v, Message(v))) for v in changes["inventory_mode"])
+            parts.append(_old_new(_l("bookings"), old, new))
         if "webhook_url" in changes:
             parts.append(gettext("webhook address changed"))
         return f"{_channel(p.get('channel', ''))}: {'; '.join(parts)}" if parts else _channel(p.get("channel", ""))
+    if action == "ari_full_sync" and "channel" in p:
+        return gettext("%(channel)s: the next %(days)s days", channel=_channel(p["channel"]), days=p.get("days", ""))
     if action == "category_renamed" and "to" in p:
         return f"{p.get('from', '')} → {p['to']}"
     if action == "unit_renamed" and "to" in p:

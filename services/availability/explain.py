@@ -3,7 +3,7 @@
 The reasons are read from inventory's own figures (nights_for, bookings_on), the ones the plan
 shows and `inventory.take` checks (_check_offer, _pick_units): closed, no price, quota used up,
 every unit occupied, and for a night that is offered but cannot be reached by any stay, the
-minimum stay or a closed arrival. A fix is one rates.set_night change (so history records it),
+minimum stay, the maximum stay or a closed arrival. A fix is one rates.set_night change (so history records it),
 applied only as offered here (`apply_fix` works the reasons out again).
 """
 from __future__ import annotations
@@ -24,8 +24,9 @@ from services.models import Booking, Property, RoomCategory, User
 # How far around a night a stay is looked for (a minimum stay longer than this is not checked).
 WINDOW_DAYS = 31
 
-OPEN, SET_PRICE, RAISE_QUOTA, LOWER_MIN_STAY, ALLOW_ARRIVAL = (
-    "open", "set_price", "raise_quota", "lower_min_stay", "allow_arrival")
+OPEN, SET_PRICE, RAISE_QUOTA, LOWER_MIN_STAY, RAISE_MAX_STAY, ALLOW_ARRIVAL = (
+    "open", "set_price", "raise_quota", "lower_min_stay", "raise_max_stay", "allow_arrival")
+FIXES = (OPEN, RAISE_QUOTA, LOWER_MIN_STAY, RAISE_MAX_STAY, ALLOW_ARRIVAL)  # those applied by a POST
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Fix:
     action: str
     label: Message
     night: dt.date  # the night whose settings change
-    value: int | None = None  # the new quota or minimum stay
+    value: int | None = None  # the new quota, minimum or maximum stay
 
     def change(self) -> rates.RateChange:
         if self.action == OPEN:
@@ -43,6 +44,8 @@ class Fix:
             return rates.RateChange(quota=self.value)
         if self.action == LOWER_MIN_STAY:
             return rates.RateChange(min_stay=self.value)
+        if self.action == RAISE_MAX_STAY:
+            return rates.RateChange(max_stay=self.value)
         if self.action == ALLOW_ARRIVAL:
             return rates.RateChange(closed_to_arrival=False)
         raise ValueError(self.action)
@@ -50,7 +53,7 @@ class Fix:
 
 @dataclass
 class Reason:
-    code: str  # past, closed, no_price, quota_used, occupied, no_units, min_stay, closed_to_arrival
+    code: str  # past, closed, no_price, quota_used, occupied, no_units, min_stay, max_stay, closed_to_arrival
     message: Message
     bookings: list[Booking] = field(default_factory=list)  # those in the way, named to the host
     fix: Fix | None = None
@@ -68,20 +71,30 @@ def _run(figures: dict[dt.date, Night], night: dt.date) -> tuple[dt.date, dt.dat
     return first, end
 
 
+def _shortest_stay(figures: dict[dt.date, Night], night: dt.date, end: dt.date, arrival: dt.date,
+                   max_stay: bool = True) -> int | None:
+    """The nights of the shortest stay from `arrival` inside [arrival, end) that covers `night`
+    and keeps the arrival's rules (_check_offer); None: there is none. `max_stay=False` leaves
+    the arrival's maximum stay aside (what raising it would allow)."""
+    a = figures[arrival]
+    if a.closed_to_arrival:
+        return None
+    departure = max(arrival + dt.timedelta(days=max(a.min_stay, 1)), night + dt.timedelta(days=1))
+    last = end
+    if max_stay and a.max_stay is not None:
+        last = min(end, arrival + dt.timedelta(days=a.max_stay))
+    while departure <= last:
+        dep = figures.get(departure)
+        if dep is None or not dep.closed_to_departure:
+            return (departure - arrival).days
+        departure += dt.timedelta(days=1)
+    return None
+
+
 def _reachable(figures: dict[dt.date, Night], night: dt.date, first: dt.date, end: dt.date) -> bool:
     """Some stay inside [first, end) covers `night` and keeps the arrival's rules (_check_offer)."""
-    for arrival in inventory.nights_of(first, night + dt.timedelta(days=1)):
-        a = figures[arrival]
-        if a.closed_to_arrival:
-            continue
-        shortest = max(arrival + dt.timedelta(days=max(a.min_stay, 1)), night + dt.timedelta(days=1))
-        departure = shortest
-        while departure <= end:
-            dep = figures.get(departure)
-            if dep is None or not dep.closed_to_departure:
-                return True
-            departure += dt.timedelta(days=1)
-    return False
+    return any(_shortest_stay(figures, night, end, arrival) is not None
+               for arrival in inventory.nights_of(first, night + dt.timedelta(days=1)))
 
 
 def why_unavailable(session: Session, prop: Property, category: RoomCategory, night: dt.date) -> list[Reason]:
@@ -123,6 +136,20 @@ def why_unavailable(session: Session, prop: Property, category: RoomCategory, ni
         reasons.append(Reason("closed_to_arrival", _l("No arrival is allowed on this day or on the offered nights before it."),
                               nights=(first, end), fix=Fix(ALLOW_ARRIVAL, _l("Allow arrivals on this day"), night)))
         return reasons
+    # The maximum stay is in the way when a stay would do without it: raise it on the arrival
+    # that needs the least (the nearest one, usually).
+    # (A night in the past can no longer be changed: it gets no fix.)
+    raises = [(nights, a) for a in arrivals if (nights := _shortest_stay(figures, night, end, a, max_stay=False))]
+    if raises:
+        today = clock.today(prop.timezone)
+        nights, arrival = min(raises, key=lambda r: (r[1] < today, r[0], -r[1].toordinal()))
+        reasons.append(Reason(
+            "max_stay", _l("A stay over this night is longer than the maximum stay allowed from its arrival day "
+                           "(at most %(n)s nights from %(arrival)s).", n=figures[arrival].max_stay, arrival=arrival),
+            nights=(first, end),
+            fix=Fix(RAISE_MAX_STAY, _l("Raise the maximum stay to %(n)s nights", n=nights), arrival, nights)
+            if arrival >= today else None))
+        return reasons
     need = min(figures[a].min_stay for a in arrivals)
     arrival = arrivals[0]  # the earliest possible arrival leaves the longest stay
     longest = (end - arrival).days
@@ -139,7 +166,7 @@ def apply_fix(session: Session, actor: User, prop: Property, category: RoomCateg
     """Apply the fix that `why_unavailable` offers for `action` (through rates.set_night: checked,
     recorded). None when that fix is no longer offered: it was done already (a second click)."""
     access.check_property(actor, prop)
-    if action not in (OPEN, RAISE_QUOTA, LOWER_MIN_STAY, ALLOW_ARRIVAL):
+    if action not in FIXES:
         raise Invalid({"action": _l("Unknown fix.")})
     for reason in why_unavailable(session, prop, category, night):
         if reason.fix is not None and reason.fix.action == action:
@@ -149,7 +176,7 @@ def apply_fix(session: Session, actor: User, prop: Property, category: RoomCateg
 
 def blocked_by_restriction(figures: dict[dt.date, Night], night: dt.date,
                            window: tuple[dt.date, dt.date] | None = None) -> bool:
-    """Whether a restriction the host can lift (closed, no price, quota, minimum stay, arrival)
+    """Whether a restriction the host can lift (closed, no price, quota, minimum or maximum stay, arrival)
     stops a new guest's stay over `night`, on figures already read (why_unavailable says which).
     A night whose units are all taken is not: lifting nothing would sell it. With `window` (the
     range the figures cover), a free run touching its edge is taken as possible: nothing is

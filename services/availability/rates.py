@@ -15,25 +15,33 @@ from services.core.db import use_case
 from services.core.errors import Conflict, Invalid
 from services.core.i18n import Message, _l
 from services.availability import undo
+from services.channels import ari
 from services.availability.inventory import MAX_RANGE_DAYS, bookings_on, counts_against_quota, nights_of, occupying, touch
 from services.models import Booking, NightRate, Occupancy, Property, RoomCategory, Unit, User
 
-FIELDS = ("price", "quota", "min_stay", "closed", "closed_to_arrival", "closed_to_departure")
+FIELDS = ("price", "quota", "min_stay", "max_stay", "closed", "closed_to_arrival", "closed_to_departure")
+MAX_STAY_LIMIT = 365  # the longest minimum or maximum stay a night can ask for
 
 
 @dataclass
 class RateChange:
-    """The values to set; None leaves a field as it is."""
+    """The values to set; None leaves a field as it is. The maximum stay is nullable in the
+    table (no limit): `clear_max_stay` removes it (with max_stay left None)."""
 
     price: Decimal | None = None
     quota: int | None = None
     min_stay: int | None = None
+    max_stay: int | None = None
     closed: bool | None = None
     closed_to_arrival: bool | None = None
     closed_to_departure: bool | None = None
+    clear_max_stay: bool = False
 
     def values(self) -> dict:
-        return {f: getattr(self, f) for f in FIELDS if getattr(self, f) is not None}
+        out = {f: getattr(self, f) for f in FIELDS if getattr(self, f) is not None}
+        if self.clear_max_stay and self.max_stay is None:
+            out["max_stay"] = None
+        return out
 
 
 class UnusualPrice(Invalid):
@@ -98,8 +106,16 @@ def _validate(change: RateChange, max_units: int) -> None:
         errors["quota"] = _l("The quota cannot be negative.")
     elif change.quota is not None and change.quota > max_units:
         errors["quota"] = _l("The quota cannot exceed the %(n)s physical units.", n=max_units)
-    if change.min_stay is not None and not 1 <= change.min_stay <= 365:
+    if change.min_stay is not None and not 1 <= change.min_stay <= MAX_STAY_LIMIT:
         errors["min_stay"] = _l("Minimum stay must be between 1 and 365 nights.")
+    if change.max_stay is not None:
+        if change.clear_max_stay:
+            errors["max_stay"] = _l("Either set a maximum stay or remove it, not both.")
+        elif not 1 <= change.max_stay <= MAX_STAY_LIMIT:
+            errors["max_stay"] = _l("Maximum stay must be between 1 and 365 nights.")
+        elif change.min_stay is not None and "min_stay" not in errors and change.max_stay < change.min_stay:
+            errors["max_stay"] = _l("The maximum stay cannot be shorter than the minimum stay (%(n)s nights).",
+                                    n=change.min_stay)
     if errors:
         raise Invalid(errors)
 
@@ -131,7 +147,8 @@ def _check_quota_not_below_sold(session: Session, categories: list[RoomCategory]
 
 
 def _upsert(session: Session, rows: list[dict], values: dict) -> None:
-    touch(session, session.get(RoomCategory, rows[0]["category_id"]).property_id)
+    property_id = session.get(RoomCategory, rows[0]["category_id"]).property_id
+    touch(session, property_id)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(NightRate)
@@ -140,11 +157,12 @@ def _upsert(session: Session, rows: list[dict], values: dict) -> None:
         set_={k: stmt.excluded[k] for k in values},
     )
     session.execute(stmt, rows)
+    ari.changed_pairs(session, property_id, ((r["category_id"], r["night"]) for r in rows))  # pushed to channels
 
 
 def _new_row(cat_id: int, night: dt.date, units: int, values: dict) -> dict:
     # A night edited for the first time offers every unit unless told otherwise.
-    row = {"category_id": cat_id, "night": night, "quota": units, "price": None, "min_stay": 1,
+    row = {"category_id": cat_id, "night": night, "quota": units, "price": None, "min_stay": 1, "max_stay": None,
            "closed": False, "closed_to_arrival": False, "closed_to_departure": False}
     row.update(values)
     return row

@@ -28,10 +28,12 @@ from services.core.db import use_case
 from services.core.errors import Conflict, NotFound
 from services.core.i18n import Message, _l
 from services.availability.inventory import occupying, touch
+from services.channels import ari
 from services.models import AuditEntry, Booking, NightRate, Occupancy, Property, RoomCategory, User
 
 UNDO_MINUTES = 10
-FIELDS = ("price", "quota", "min_stay", "closed", "closed_to_arrival", "closed_to_departure")
+# New fields go at the end: rows recorded before a field existed are shorter (_shown, _restore).
+FIELDS = ("price", "quota", "min_stay", "closed", "closed_to_arrival", "closed_to_departure", "max_stay")
 CALENDAR_ACTIONS = ("rates", "rates_bulk", "gap_fix", "rates_undo")
 MAX_SHOWN = 4  # distinct old (or new) values a history line lists per field; more read "various"
 
@@ -57,10 +59,9 @@ def snapshot(session: Session, category_ids: list[int], nights: list[dt.date]) -
 
 def _shown(row: list | None, units: int) -> dict:
     """What a row means to the host; no row reads as a fresh night's values (not offered: no price)."""
-    if row is None:
-        return {"price": None, "quota": units, "min_stay": 1, "closed": False, "closed_to_arrival": False,
-                "closed_to_departure": False}
-    return dict(zip(FIELDS, row))
+    fresh = {"price": None, "quota": units, "min_stay": 1, "closed": False, "closed_to_arrival": False,
+             "closed_to_departure": False, "max_stay": None}
+    return fresh if row is None else {**fresh, **dict(zip(FIELDS, row))}
 
 
 def _distinct(values: list) -> list:
@@ -169,7 +170,7 @@ def last_undoable(session: Session, actor: User, prop: Property) -> int | None:
 
 def _restore(session: Session, rows: list[list]) -> None:
     gone = [(c, dt.date.fromisoformat(n)) for c, n, values in rows if values is None]
-    back = [{"category_id": c, "night": dt.date.fromisoformat(n),
+    back = [{"category_id": c, "night": dt.date.fromisoformat(n), "max_stay": None,  # an older, shorter row: no limit
              **{f: (Decimal(v) if f == "price" and v is not None else v) for f, v in zip(FIELDS, values)}}
             for c, n, values in rows if values is not None]
     for cid, night in gone:
@@ -221,6 +222,7 @@ def undo(session: Session, actor: User, prop: Property, entry_id: int) -> AuditE
             RoomCategory.id.in_(cat_ids), RoomCategory.property_id == prop.id).order_by(RoomCategory.position, RoomCategory.id)))
         before = snapshot(session, cat_ids, nights)
         _restore(session, rows)
+        ari.changed_pairs(session, prop.id, keys)  # pushed to channels at commit
         new = record_edit(session, actor, prop, "rates_undo", categories, nights, before,
                           undoes=entry.id, undone_action=entry.action)
         session.flush()

@@ -95,9 +95,9 @@ def settle(session: Session, on: dt.date | None = None) -> list[Settled]:
 
 # R53: the search works only with open availability. The restrictions a host can lift on a
 # searching night (explain.why_unavailable's codes); "occupied" and "no_units" are no restriction.
-LIFTABLE = ("closed", "no_price", "quota_used", "min_stay", "closed_to_arrival")
+LIFTABLE = ("closed", "no_price", "quota_used", "min_stay", "max_stay", "closed_to_arrival")
 # The one-click fixes the lift applies (a price has no one-click value: the host sets it).
-ONE_CLICK = (explain.OPEN, explain.RAISE_QUOTA, explain.LOWER_MIN_STAY, explain.ALLOW_ARRIVAL)
+ONE_CLICK = (explain.OPEN, explain.RAISE_QUOTA, explain.LOWER_MIN_STAY, explain.RAISE_MAX_STAY, explain.ALLOW_ARRIVAL)
 # At most this many searching nights of a booking are explained (each blocked one costs
 # why_unavailable's own queries: two or three).
 MAX_NIGHTS = 31

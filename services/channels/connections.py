@@ -11,7 +11,7 @@ from services.core import audit, clock, outbound
 from services.core.db import use_case
 from services.core.errors import Invalid, NotFound
 from services.core.i18n import _l
-from services.models import CHANNELS, PAYMENT_MODES, ChannelConnection, Property, User
+from services.models import CHANNELS, INVENTORY_MODES, NOTIFY_CHANNELS, PAYMENT_MODES, ChannelConnection, Property, User
 
 # Where a booking came from, named the same on every page, in every e-mail and filter: the
 # one table of this vocabulary (the channels are the online sources).
@@ -54,6 +54,19 @@ def get_connection(session: Session, prop: Property, channel: str) -> ChannelCon
     return conn
 
 
+def default_inventory_mode(source: str) -> str:
+    """How a new connection books: `notify` for channels that sell from the availability they
+    were last sent (Booking.com, e-domizil), `request` (the portal decides) for the others."""
+    return "notify" if source in NOTIFY_CHANNELS else "request"
+
+
+def _check_inventory_mode(mode: str) -> str:
+    if mode not in INVENTORY_MODES:
+        raise Invalid({"inventory_mode": _l("Choose how this channel books: %(modes)s.",
+                                            modes=", ".join(INVENTORY_MODES))})
+    return mode
+
+
 def _validate_settings(hold_minutes, webhook_url: str, payment_mode: str) -> tuple[int, str, str]:
     errors = {}
     try:
@@ -79,24 +92,32 @@ def _validate_settings(hold_minutes, webhook_url: str, payment_mode: str) -> tup
 
 
 def switch_on(session: Session, actor: User | None, prop: Property, channel: str, hold_minutes=60,
-              webhook_url: str = "", payment_mode: str | None = None) -> tuple[ChannelConnection, str]:
-    """Switch a channel module on (or on again): returns the connection and its new key, shown once."""
+              webhook_url: str = "", payment_mode: str | None = None,
+              inventory_mode: str | None = None) -> tuple[ChannelConnection, str]:
+    """Switch a channel module on (or on again): returns the connection and its new key, shown once.
+    `inventory_mode` None: the channel's default for a new connection (default_inventory_mode),
+    what it was for one switched on again."""
     if actor is not None:
         access.check_property(actor, prop)
     source = channel_source(channel)
     if payment_mode is None:
         payment_mode = "prepaid" if source == "e_domizil" else "on_arrival"  # R22
     hold, url, mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
+    if inventory_mode is not None:
+        _check_inventory_mode(inventory_mode)
     with use_case(session) as uc:
         now = clock.now()
         conn = session.scalar(sa.select(ChannelConnection).where(
             ChannelConnection.property_id == prop.id, ChannelConnection.channel == source))
         if conn is None:
-            conn = ChannelConnection(property_id=prop.id, channel=source, created_at=now)
+            conn = ChannelConnection(property_id=prop.id, channel=source, created_at=now,
+                                     inventory_mode=default_inventory_mode(source))
             session.add(conn)
         conn.active, conn.hold_minutes, conn.webhook_url, conn.payment_mode, conn.updated_at = True, hold, url, mode, now
+        if inventory_mode is not None:
+            conn.inventory_mode = inventory_mode
         key = api_keys.new_key(conn)
-        audit.record(session, actor, prop, "channel_on", channel=source)
+        audit.record(session, actor, prop, "channel_on", channel=source, inventory_mode=conn.inventory_mode)
         uc.keep(conn)
     return conn, key
 
@@ -120,17 +141,25 @@ def revoke(session: Session, actor: User, prop: Property, channel: str) -> None:
         audit.record(session, actor, prop, "channel_off", channel=conn.channel)
 
 
+SETTINGS = ("hold_minutes", "webhook_url", "payment_mode", "inventory_mode")
+
+
 def update_settings(session: Session, actor: User, prop: Property, channel: str, hold_minutes, webhook_url: str,
-                    payment_mode: str) -> ChannelConnection:
+                    payment_mode: str, inventory_mode: str | None = None) -> ChannelConnection:
+    """Change a connection's settings; `inventory_mode` None keeps it."""
     access.check_property(actor, prop)
     conn = get_connection(session, prop, channel)
+    settings = _validate_settings(hold_minutes, webhook_url, payment_mode)
+    if inventory_mode is not None:
+        _check_inventory_mode(inventory_mode)
     with use_case(session) as uc:
-        was = (conn.hold_minutes, conn.webhook_url, conn.payment_mode)
-        conn.hold_minutes, conn.webhook_url, conn.payment_mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
+        was = tuple(getattr(conn, f) for f in SETTINGS)
+        conn.hold_minutes, conn.webhook_url, conn.payment_mode = settings
+        if inventory_mode is not None:
+            conn.inventory_mode = inventory_mode
         conn.updated_at = clock.now()
         # old -> new of what changed; of the webhook address only that it changed (it may carry a secret)
-        changes = {f: [old, getattr(conn, f)] for f, old in zip(("hold_minutes", "webhook_url", "payment_mode"), was)
-                   if old != getattr(conn, f)}
+        changes = {f: [old, getattr(conn, f)] for f, old in zip(SETTINGS, was) if old != getattr(conn, f)}
         if "webhook_url" in changes:
             changes["webhook_url"] = True
         audit.record(session, actor, prop, "channel_settings", channel=conn.channel, changes=changes)

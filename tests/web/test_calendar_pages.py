@@ -666,3 +666,83 @@ def test_a_searched_night_blocked_by_a_restriction_is_marked(host, db_session, w
     resp = host.post(f"/p/{world.A.slug}/bookings/{world.A.online_id}/lift-restrictions", headers=HTMX)
     assert resp.status_code == 204
     assert "resale-blocked" not in cell(d(7))
+
+
+# -- the maximum stay (issue 11) -----------------------------------------------------------------
+
+def _max_stay(db_session, cat_id, night):
+    with db_session() as s:
+        return s.get(NightRate, (cat_id, night)).max_stay
+
+
+def test_night_editor_sets_shows_and_clears_the_max_stay(host, db_session, world):
+    url = _night_url(world, d(10))
+    body = host.get(url, headers=HTMX).get_data(as_text=True)
+    assert 'name="max_stay"' in body and "Empty: no limit." in body
+    resp = host.post(url, data={"price": "80", "quota": "3", "min_stay": "2", "max_stay": "7"}, headers=HTMX)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    cell = re.search(r'<td id="n-%s-%s" hx-swap-oob="true"[^>]*>(.*?)</td>' % (world.A.cat_id, d(10).isoformat()), body, re.S)
+    assert "≥2" in cell.group(1) and "≤7" in cell.group(1)  # the plan's marks
+    assert _max_stay(db_session, world.A.cat_id, d(10)) == 7
+    assert 'name="max_stay" type="number" value="7"' in host.get(url, headers=HTMX).get_data(as_text=True)
+    history = re.sub(r"\s+", " ", host.get(f"/p/{world.A.slug}/history").get_data(as_text=True))
+    assert "Maximum stay: no limit → 7 nights" in history
+    host.post(url, data={"price": "80", "quota": "3", "min_stay": "2", "max_stay": ""}, headers=HTMX)  # empty: no limit
+    assert _max_stay(db_session, world.A.cat_id, d(10)) is None
+    plan = host.get(f"/p/{world.A.slug}/calendar").get_data(as_text=True)
+    cell = re.search(r'<td id="n-%s-%s"[^>]*>(.*?)</td>' % (world.A.cat_id, d(10).isoformat()), plan, re.S)
+    assert "≥2" in cell.group(1) and "≤" not in cell.group(1)
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"max_stay": "0"}, "Number must be between 1 and 365."),
+    ({"min_stay": "5", "max_stay": "3"}, "The maximum stay cannot be shorter than the minimum stay (5 nights)."),
+])
+def test_night_editor_refuses_a_bad_max_stay_by_the_field(app, host, world, data, message):
+    before = snapshot(app)
+    resp = host.post(_night_url(world, d(10)), data={"price": "80", "quota": "3", "min_stay": "1", **data}, headers=HTMX)
+    assert resp.status_code == 422
+    assert message in field_errors(resp.get_data(as_text=True), "max_stay")
+    assert snapshot(app) == before
+
+
+def test_bulk_edit_sets_and_removes_the_max_stay(app, host, db_session, world):
+    resp = host.post(f"/p/{world.A.slug}/calendar/bulk", data=_bulk(world, price="", max_stay="4"))
+    assert resp.status_code == 302
+    assert _max_stay(db_session, world.A.cat_id, d(9)) == 4 and _max_stay(db_session, world.A.cat_id, d(8)) is None
+    assert _rate(db_session, world.A.cat_id, d(9))[0] == Decimal("80.00")  # the price stays
+    before = snapshot(app)
+    both = host.post(f"/p/{world.A.slug}/calendar/bulk", data=_bulk(world, price="", max_stay="4", clear_max_stay="y"))
+    assert both.status_code == 422
+    assert "Either set a maximum stay or remove it, not both." in field_errors(both.get_data(as_text=True), "max_stay")
+    assert snapshot(app) == before
+    resp = host.post(f"/p/{world.A.slug}/calendar/bulk", data=_bulk(world, price="", clear_max_stay="y"))
+    assert resp.status_code == 302
+    assert _max_stay(db_session, world.A.cat_id, d(9)) is None
+
+
+def test_bulk_form_has_the_max_stay_fields(host, world):
+    body = host.get(f"/p/{world.A.slug}/calendar/bulk", headers=HTMX).get_data(as_text=True)
+    assert 'name="max_stay"' in body and 'name="clear_max_stay"' in body and "Remove the maximum stay" in body
+
+
+def test_why_names_a_max_stay_and_its_fix_raises_it(host, db_session, world):
+    """No arrival on d(10), and d(9) (after a closed d(8)) allows only one night: d(10) cannot be reached."""
+    from services.availability import rates
+    from services.models import Property, RoomCategory, User
+
+    with db_session() as s:
+        prop = s.get(Property, world.A.id)
+        cat = s.get(RoomCategory, world.A.cat_id)
+        owner = s.get(User, prop.owner_id)
+        for day, change in ((d(8), rates.RateChange(closed=True)), (d(9), rates.RateChange(max_stay=1)),
+                            (d(10), rates.RateChange(closed_to_arrival=True))):
+            rates.set_night(s, owner, prop, cat, day, change)
+    url = _why_url(world, d(10))
+    body = host.get(url, headers=HTMX).get_data(as_text=True)
+    assert 'data-reason="max_stay"' in body and 'value="raise_max_stay"' in body
+    assert "Raise the maximum stay to 2 nights" in body
+    resp = host.post(url, data={"action": "raise_max_stay"}, headers=HTMX)
+    assert resp.status_code == 200 and "Guests can book this night online." in resp.get_data(as_text=True)
+    assert _max_stay(db_session, world.A.cat_id, d(9)) == 2

@@ -41,6 +41,7 @@ class NightForm(FlaskForm):
     confirm_price = StringField(default="")
     quota = IntegerField(_("Quota (units for sale)"), validators=[Optional(), NumberRange(min=0)])
     min_stay = IntegerField(_("Minimum stay (nights)"), default=1, validators=[Optional(), NumberRange(min=1, max=365)])
+    max_stay = IntegerField(_("Maximum stay (nights)"), validators=[Optional(), NumberRange(min=1, max=365)])
     closed = BooleanField(_("Closed"))
     closed_to_arrival = BooleanField(_("No arrival"))
     closed_to_departure = BooleanField(_("No departure"))
@@ -55,6 +56,8 @@ class BulkForm(FlaskForm):
     confirm_price = StringField(default="")
     quota = IntegerField(_("Quota"), validators=[Optional(), NumberRange(min=0)])
     min_stay = IntegerField(_("Minimum stay"), validators=[Optional(), NumberRange(min=1, max=365)])
+    max_stay = IntegerField(_("Maximum stay"), validators=[Optional(), NumberRange(min=1, max=365)])
+    clear_max_stay = BooleanField(_("Remove the maximum stay"))
     closed = SelectField(_("Open / closed"), choices=[SelectChoice("", _("keep")), SelectChoice("0", _("open")),
                                                          SelectChoice("1", _("close"))])
     closed_to_arrival = SelectField(_("No arrival"), choices=KEEP_SET_CLEAR)

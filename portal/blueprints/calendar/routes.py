@@ -88,7 +88,7 @@ def _night_context(slug, cat_id, night):
 @bp.route("/p/<slug>/calendar/night/<id:cat_id>/<night>", methods=["GET", "POST"])
 @login_required
 def night(slug, cat_id, night):
-    """Edit one night of one category: price, quota, minimum stay, closed, no arrival/departure."""
+    """Edit one night of one category: price, quota, minimum and maximum stay, closed, no arrival/departure."""
     prop, cat, day, figures = _night_context(slug, cat_id, night)
     rate = rates.night_rate(db.session, cat, day)
     if request.method == "GET":
@@ -99,6 +99,7 @@ def night(slug, cat_id, night):
     if form.validate_on_submit():
         change = rates.RateChange(
             price=form.price.data, quota=form.quota.data, min_stay=form.min_stay.data or 1,
+            max_stay=form.max_stay.data, clear_max_stay=form.max_stay.data is None,  # empty: no limit
             closed=form.closed.data, closed_to_arrival=form.closed_to_arrival.data,
             closed_to_departure=form.closed_to_departure.data,
         )
@@ -122,7 +123,7 @@ def night(slug, cat_id, night):
 @bp.route("/p/<slug>/calendar/bulk", methods=["GET", "POST"])
 @login_required
 def bulk(slug):
-    """Set price, quota, minimum stay or open/close over a range of nights and weekdays."""
+    """Set price, quota, minimum or maximum stay or open/close over a range of nights and weekdays."""
     prop = access.property_for(db.session, current_user, slug)
     form = BulkForm()
     form.categories.choices = [(c.id, c.name) for c in prop.categories]
@@ -134,6 +135,7 @@ def bulk(slug):
         flag = lambda v: None if v == "" else v == "1"  # noqa: E731
         change = rates.RateChange(
             price=form.price.data, quota=form.quota.data, min_stay=form.min_stay.data,
+            max_stay=form.max_stay.data, clear_max_stay=form.clear_max_stay.data,
             closed=flag(form.closed.data), closed_to_arrival=flag(form.closed_to_arrival.data),
             closed_to_departure=flag(form.closed_to_departure.data),
         )

@@ -1,11 +1,12 @@
 from flask_babel import lazy_gettext as _
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectChoice, SelectField, StringField, URLField
+from wtforms import IntegerField, RadioField, SelectChoice, SelectField, StringField, URLField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from portal.web.labels import PAYMENT_LABELS
+from portal.web.labels import INVENTORY_MODE_LABELS, PAYMENT_LABELS
 
 PAYMENT = [SelectChoice(mode, _(label.text)) for mode, label in PAYMENT_LABELS.items()]
+INVENTORY = [SelectChoice(mode, _(label.text)) for mode, label in INVENTORY_MODE_LABELS.items()]
 
 
 class ConnectionForm(FlaskForm):
@@ -13,6 +14,8 @@ class ConnectionForm(FlaskForm):
                                 validators=[DataRequired(message=_("Enter minutes from 1 to 1440.")), NumberRange(min=1, max=1440)])
     webhook_url = URLField(_("Your booking partner's address for notifications (optional)"), validators=[Optional(), Length(max=500)])
     payment_mode = SelectField(_("Payment"), choices=PAYMENT)
+    # Checked by the service (connections._check_inventory_mode); left out, it stays as it is.
+    inventory_mode = RadioField(_("How this channel books"), choices=INVENTORY, validate_choice=False)
 
 
 class FeedForm(FlaskForm):

@@ -11,9 +11,9 @@ from portal.web.i18n import tr
 from portal.web.render import hx_redirect, render
 from services.accounts import access
 from services.bookings import notify
-from services.channels import connections, ical
+from services.channels import ari, connections, ical
 from services.channels.connections import CHANNEL_LABELS
-from services.core.errors import Invalid
+from services.core.errors import Conflict, Invalid
 from services.models import CHANNELS
 
 
@@ -25,15 +25,18 @@ def _modules(prop, status=200, forms=None, new_key=None):
         conn = conns.get(source)
         form = forms.get(source) or ConnectionForm(formdata=None, obj=conn, prefix=source,
                                                   payment_mode=(conn.payment_mode if conn else
-                                                                "prepaid" if source == "e_domizil" else "on_arrival"))
+                                                                "prepaid" if source == "e_domizil" else "on_arrival"),
+                                                  inventory_mode=(conn.inventory_mode if conn else
+                                                                  connections.default_inventory_mode(source)))
         rows.append({"name": name, "source": source, "label": CHANNEL_LABELS[source], "conn": conn, "form": form})
-    return render("channels/modules.html", status=status, prop=prop, rows=rows, new_key=new_key)
+    return render("channels/modules.html", status=status, prop=prop, rows=rows, new_key=new_key,
+                  full_sync_days=ari.FULL_SYNC_DAYS)
 
 
 @bp.route("/p/<slug>/modules")
 @login_required
 def modules(slug):
-    """The channel modules: switch on, key, hold time, webhook, payment mode."""
+    """The channel modules: switch on, key, hold time, webhook, payment mode, inventory mode."""
     return _modules(access.property_for(db.session, current_user, slug))
 
 
@@ -49,11 +52,13 @@ def switch_on(slug, channel):
         try:
             if conn is not None and conn.active:
                 connections.update_settings(db.session, current_user, prop, channel, form.hold_minutes.data,
-                                         form.webhook_url.data or "", form.payment_mode.data)
+                                         form.webhook_url.data or "", form.payment_mode.data,
+                                         inventory_mode=form.inventory_mode.data or None)
                 flash(_("Settings of %(channel)s saved.", channel=tr(CHANNEL_LABELS[source])), "success")
                 return hx_redirect(url_for("channels.modules", slug=slug))
             conn, key = connections.switch_on(db.session, current_user, prop, channel, form.hold_minutes.data,
-                                           form.webhook_url.data or "", form.payment_mode.data)
+                                           form.webhook_url.data or "", form.payment_mode.data,
+                                           inventory_mode=form.inventory_mode.data or None)
             return _modules(prop, new_key={"source": source, "key": key, "secret": conn.webhook_secret})
         except Invalid as e:
             apply_errors(form, e)
@@ -76,6 +81,21 @@ def switch_off(slug, channel):
     prop = access.property_for(db.session, current_user, slug)
     connections.revoke(db.session, current_user, prop, channel)
     flash(_("Module switched off: its key no longer works. Existing bookings stay."), "success")
+    return hx_redirect(url_for("channels.modules", slug=slug))
+
+
+@bp.post("/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/full-sync")
+@login_required
+def full_sync(slug, channel):
+    """Send the channel every night's availability, prices and restrictions again (the worker's next round)."""
+    prop = access.property_for(db.session, current_user, slug)
+    try:
+        ari.full_sync(db.session, current_user, prop, channel)
+        flash(_("Full sync started: %(channel)s receives availability, prices and restrictions of the next %(days)s "
+                "days within a minute.", channel=tr(CHANNEL_LABELS[CHANNELS[channel]]), days=ari.FULL_SYNC_DAYS),
+              "success")
+    except Conflict as e:
+        flash(tr(e.message), "error")
     return hx_redirect(url_for("channels.modules", slug=slug))
 
 

@@ -154,3 +154,43 @@ def test_another_host_cannot_apply_a_fix(session):
 def test_past_night(session):
     prop = make_property(session, units=2)
     assert _codes(_why(session, prop, _day(prop, -1))) == ["past"]
+
+
+# -- the maximum stay (issue 11) -----------------------------------------------------------------
+
+def test_maximum_stay_too_short_to_reach_the_night_is_named_and_raised(session):
+    """No arrival on the night itself; the only arrival before it allows 1 night: nothing reaches it."""
+    prop = make_property(session, units=1)
+    day = _day(prop, 5)
+    before = day - dt.timedelta(days=1)
+    _set(session, prop, day - dt.timedelta(days=2), closed=True)
+    _set(session, prop, before, max_stay=1)
+    _set(session, prop, day, closed_to_arrival=True)
+    [reason] = _why(session, prop, day)
+    assert reason.code == "max_stay" and reason.message.params == {"n": 1, "arrival": before}
+    assert reason.fix.action == explain.RAISE_MAX_STAY and (reason.fix.night, reason.fix.value) == (before, 2)
+    figures = inventory.nights_for(session, [prop.categories[0].id], day - dt.timedelta(days=31),
+                                   day + dt.timedelta(days=32))[prop.categories[0].id]
+    assert explain.blocked_by_restriction(figures, day)  # so the risk-free search lifts it (R53)
+    explain.apply_fix(session, prop.owner, prop, prop.categories[0], day, explain.RAISE_MAX_STAY)
+    assert session.get(NightRate, (prop.categories[0].id, before), populate_existing=True).max_stay == 2
+    assert _why(session, prop, day) == []
+    assert session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "rates").order_by(AuditEntry.id.desc())).actor_id
+
+
+def test_a_maximum_stay_that_still_allows_the_night_is_no_reason(session):
+    prop = make_property(session, units=1)
+    day = _day(prop, 5)
+    _set(session, prop, day, max_stay=1)  # a one-night stay arriving here is fine
+    assert _why(session, prop, day) == []
+
+
+def test_maximum_stay_below_the_minimum_stay_blocks_the_night(session):
+    """Set in two edits, a maximum of 2 under a minimum of 3 leaves no stay from that arrival."""
+    prop = make_property(session, units=1)
+    day = _day(prop, 5)
+    _set(session, prop, day - dt.timedelta(days=1), closed=True)
+    _set(session, prop, day, min_stay=3)
+    _set(session, prop, day, max_stay=2)
+    [reason] = _why(session, prop, day)
+    assert reason.code == "max_stay" and reason.fix.value == 3 and reason.fix.night == day

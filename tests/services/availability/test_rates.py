@@ -218,3 +218,70 @@ def test_past_prices_do_not_count_towards_the_median(session):
     prop = make_property(session, units=2, price="500.00", days=10, start=today - dt.timedelta(days=20))
     cat = prop.categories[0]
     assert rates.median_price(session, cat.id, clock.today(prop.timezone)) is None
+
+
+# -- the maximum stay (issue 11) -----------------------------------------------------------------
+
+def test_max_stay_is_set_kept_and_cleared(session):
+    prop = make_property(session, units=2)
+    cat, day = prop.categories[0], clock.today(prop.timezone) + dt.timedelta(days=2)
+    assert _rate(session, cat, day).max_stay is None  # no limit unless set
+    rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(min_stay=2, max_stay=7))
+    assert (_rate(session, cat, day).min_stay, _rate(session, cat, day).max_stay) == (2, 7)
+    rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(price=Decimal("85.00")))
+    assert _rate(session, cat, day).max_stay == 7  # a change without it leaves it
+    rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(clear_max_stay=True))
+    assert _rate(session, cat, day).max_stay is None
+    entry = session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "rates").order_by(AuditEntry.id.desc()))
+    assert '"max_stay":[[7],[null]]' in entry.summary  # old -> new, for the history page
+
+
+@pytest.mark.parametrize("change,field", [
+    (rates.RateChange(max_stay=0), "max_stay"),
+    (rates.RateChange(max_stay=366), "max_stay"),
+    (rates.RateChange(min_stay=4, max_stay=3), "max_stay"),  # shorter than the minimum set with it
+    (rates.RateChange(max_stay=5, clear_max_stay=True), "max_stay"),
+])
+def test_max_stay_refuses_bad_values(session, change, field):
+    prop = make_property(session, units=2)
+    day = clock.today(prop.timezone) + dt.timedelta(days=1)
+    with pytest.raises(Invalid) as e:
+        rates.set_night(session, prop.owner, prop, prop.categories[0], day, change)
+    assert list(e.value.errors) == [field]
+    session.rollback()
+    assert _rate(session, prop.categories[0], day).max_stay is None
+
+
+def test_max_stay_equal_to_min_stay_is_fine(session):
+    prop = make_property(session, units=2)
+    day = clock.today(prop.timezone) + dt.timedelta(days=1)
+    rates.set_night(session, prop.owner, prop, prop.categories[0], day, rates.RateChange(min_stay=3, max_stay=3))
+    assert _rate(session, prop.categories[0], day).max_stay == 3
+
+
+def test_bulk_edit_sets_and_clears_the_max_stay(session):
+    prop = make_property(session, units=2, categories=2)
+    today = clock.today(prop.timezone)
+    start, end = today + dt.timedelta(days=1), today + dt.timedelta(days=14)
+    count = rates.bulk_edit(session, prop.owner, prop, prop.categories, start, end, set(range(7)),
+                            rates.RateChange(max_stay=5))
+    assert count == 28
+    assert {r.max_stay for c in prop.categories for r in (_rate(session, c, start + dt.timedelta(days=i)) for i in range(14))} == {5}
+    assert _rate(session, prop.categories[0], start).min_stay == 1  # untouched
+    # Clearing alone is a change (not "set at least one value").
+    rates.bulk_edit(session, prop.owner, prop, prop.categories[:1], start, end, {5, 6}, rates.RateChange(clear_max_stay=True))
+    weekend = [start + dt.timedelta(days=i) for i in range(14) if (start + dt.timedelta(days=i)).weekday() >= 5]
+    assert all(_rate(session, prop.categories[0], n).max_stay is None for n in weekend)
+    assert _rate(session, prop.categories[1], weekend[0]).max_stay == 5
+    with pytest.raises(Invalid) as e:
+        rates.bulk_edit(session, prop.owner, prop, prop.categories, start, end, set(range(7)),
+                        rates.RateChange(min_stay=6, max_stay=5))
+    assert "max_stay" in e.value.errors
+
+
+def test_inventory_figures_carry_the_max_stay(session):
+    prop = make_property(session, units=2)
+    cat, day = prop.categories[0], clock.today(prop.timezone) + dt.timedelta(days=3)
+    rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(max_stay=4))
+    figures = inventory.nights_for(session, [cat.id], day, day + dt.timedelta(days=2))[cat.id]
+    assert figures[day].max_stay == 4 and figures[day + dt.timedelta(days=1)].max_stay is None

@@ -152,3 +152,37 @@ def test_an_entry_that_is_no_calendar_edit_is_refused(session, prop):
     registry.update_property(session, prop.owner, prop, {"name": "Renamed", "country": "DE"})
     with pytest.raises(Conflict, match="Only changes of the calendar"):
         undo.undo(session, prop.owner, prop, _last(session, "property_changed").id)
+
+
+# -- the maximum stay (issue 11) -----------------------------------------------------------------
+
+def test_undo_restores_the_max_stay(session, prop):
+    cat, day = prop.categories[0], _day(prop, 3)
+    rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(max_stay=5))
+    undo.undo(session, prop.owner, prop, _last(session, "rates").id)
+    assert _rate(session, cat, day).max_stay is None
+    rates.bulk_edit(session, prop.owner, prop, prop.categories, _day(prop, 2), _day(prop, 4), set(range(7)),
+                    rates.RateChange(max_stay=7))
+    rates.bulk_edit(session, prop.owner, prop, prop.categories, _day(prop, 10), _day(prop, 11), set(range(7)),
+                    rates.RateChange(max_stay=7))
+    clear = rates.bulk_edit(session, prop.owner, prop, prop.categories, _day(prop, 10), _day(prop, 11), set(range(7)),
+                            rates.RateChange(clear_max_stay=True))
+    assert clear == 2 and _rate(session, cat, _day(prop, 10)).max_stay is None
+    entry = _last(session, "rates_bulk")
+    assert json.loads(entry.summary)["changes"]["max_stay"] == [[7], [None]]
+    undo.undo(session, prop.owner, prop, entry.id)
+    assert [_rate(session, cat, _day(prop, n)).max_stay for n in (10, 11)] == [7, 7]
+
+
+def test_undo_of_an_edit_recorded_before_the_max_stay_existed(session, prop):
+    """An entry written before the field (its rows one value shorter) still undoes: no limit."""
+    cat, day = prop.categories[0], _day(prop, 3)
+    rates.set_night(session, prop.owner, prop, cat, day, rates.RateChange(price=Decimal("99.00")))
+    entry = _last(session, "rates")
+    data = json.loads(entry.undo)
+    data["rows"] = [[c, n, values[:-1]] for c, n, values in data["rows"]]  # the six fields of before
+    entry.undo = json.dumps(data)
+    session.commit()
+    undo.undo(session, prop.owner, prop, entry.id)
+    r = _rate(session, cat, day)
+    assert (r.price, r.max_stay) == (Decimal("80.00"), None)

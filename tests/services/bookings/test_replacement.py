@@ -234,6 +234,20 @@ def test_a_min_stay_and_a_closed_arrival_around_a_searching_night_are_listed(ses
     assert replacement.resale_blockers(session, b) == []
 
 
+def test_a_max_stay_that_keeps_new_guests_from_a_searching_night_is_listed_and_lifted(session):
+    """R53, issue 11: no arrival on the searched night and a one-night maximum from the day
+    before: no new guest can reach it. The lift raises that maximum stay."""
+    prop, b, arrival = _searching_booking(session)
+    _set(session, prop, arrival - 2 * D, closed=True)
+    _set(session, prop, arrival - D, max_stay=1)
+    _set(session, prop, arrival, closed_to_arrival=True)
+    blockers = replacement.resale_blockers(session, b)
+    assert [(x.night, [r.code for r in x.reasons]) for x in blockers] == [(arrival, ["max_stay"])]
+    assert replacement.lift_blockers(session, prop.owner, prop, b) == 1
+    assert session.get(NightRate, (prop.categories[0].id, arrival - D), populate_existing=True).max_stay == 2
+    assert replacement.resale_blockers(session, b) == []
+
+
 def test_a_night_occupied_by_other_bookings_is_not_listed(session):
     """R53: every unit taken by other bookings is no restriction the host could lift."""
     prop, b, arrival = _searching_booking(session)
