@@ -5,7 +5,8 @@
     make bench
 
 Targets (issue): the calendar page for 30 units x 31 days renders in under 100 ms median;
-a bulk edit of 365 nights x 5 categories completes in under 300 ms median.
+a bulk edit of 365 nights x 5 categories completes in under 300 ms median, also with three channel
+connections switched on (issue 11: each run then merges its nights into their availability events).
 
 The database is built from the migrations (never from the models), a realistic property is
 created through the services (5 categories x 6 units, a year of rates, mandatory costs,
@@ -45,6 +46,7 @@ from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from services.accounts import users  # noqa: E402
 from services.availability import calendar, inventory, rates  # noqa: E402
+from services.channels import connections  # noqa: E402
 from services.core import clock  # noqa: E402
 from services.properties import registry  # noqa: E402
 from services.core.errors import Conflict  # noqa: E402
@@ -55,6 +57,7 @@ PASSWORD = "bench-password"
 CALENDAR_TARGET_MS = 100.0
 BULK_TARGET_MS = 300.0
 OCCUPANCY = 0.40
+CONNECTIONS = ("booking", "e-domizil", "tourist-office")  # switched on, with webhook addresses, for the last bulk edits
 SEED = 20261121
 
 # (name, max guests, weekday price): the room categories of the benchmarked property.
@@ -230,6 +233,22 @@ def assert_price(app, cat_ids: list[int], night: dt.date, price: Decimal) -> Non
         db.session.remove()
     if found != {price}:
         raise SystemExit(f"bench: bulk edit did not write: prices {found} on {night}, expected {price}")
+
+
+def assert_events(app, prop_id: int, n: int, cat_ids: list[int], first: dt.date, last: dt.date) -> None:
+    """The bulk edits with connections did push: one open availability_changed event per
+    connection, naming every category over the edited range."""
+    from services.models import ChannelConnection, OutboxEvent
+
+    with app.app_context():
+        rows = list(db.session.scalars(
+            sa.select(OutboxEvent).join(ChannelConnection, ChannelConnection.id == OutboxEvent.connection_id)
+            .where(ChannelConnection.property_id == prop_id, OutboxEvent.event == "availability_changed")))
+        db.session.remove()
+    want = {str(c): [[first.isoformat(), last.isoformat()]] for c in cat_ids}
+    if len(rows) != n or any(r.pending_nights != want for r in rows):
+        raise SystemExit(f"bench: expected {n} merged availability_changed events, found "
+                         f"{[(r.connection_id, r.pending_nights) for r in rows]}")
 
 
 @contextlib.contextmanager
@@ -464,6 +483,24 @@ def main() -> None:
     results.append(("bulk edit, price + quota + min stay (services.availability.rates.bulk_edit)", svc_all_t, BULK_TARGET_MS))
     results.append(("bulk edit via HTTP POST (form, 302 redirect)", post_t, BULK_TARGET_MS))
     results.append(("bulk edit via HTTP POST (htmx: form + refreshed plan)", post_hx_t, BULK_TARGET_MS))
+
+    # -- the same bulk edit with three channel connections switched on (issue 11): each run also
+    # merges its 365 x 5 category-nights into every connection's open availability_changed event
+    # (no worker runs meanwhile, so every run after the first merges into the events already there).
+    with app.app_context():
+        prop = db.session.get(Property, big_id)
+        for channel in CONNECTIONS:
+            connections.switch_on(db.session, None, prop, channel, webhook_url=f"https://{channel}.example/hook")
+        db.session.remove()
+    svc_conn = bulk_service(lambda i: rates.RateChange(price=prices[i % 2]))
+    measure(svc_conn, runs, args.warmup)
+    post_conn_t = measure(post_plain, runs, args.warmup)
+    assert_price(app, cat_ids, b_end, last_price)
+    assert_events(app, big_id, len(CONNECTIONS), cat_ids, b_start, b_end)
+    results.append((f"bulk edit, price, {len(CONNECTIONS)} channel connections (one merged availability_changed event each)",
+                    svc_conn.inner[args.warmup:], BULK_TARGET_MS))
+    results.append((f"bulk edit via HTTP POST (form, 302 redirect), {len(CONNECTIONS)} channel connections",
+                    post_conn_t, BULK_TARGET_MS))
 
     # -- SQL statements per calendar render: 10 vs 30 units --------------------------------
     counts = {}

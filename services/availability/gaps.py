@@ -27,6 +27,7 @@ from services.core.errors import Conflict, Invalid
 from services.core.i18n import _l
 from services.availability import inventory, undo
 from services.availability.inventory import Night, nights_for, touch
+from services.channels import ari
 from services.models import AuditEntry, NightRate, Property, User
 
 LOOK_AHEAD_DAYS = 366  # a minimum stay is at most 365 nights (rates._validate)
@@ -92,6 +93,7 @@ def fix(session: Session, actor: User, prop: Property, category_id: int, first: 
             sa.update(NightRate).where(NightRate.category_id == cat.id, NightRate.night.in_(nights))
             .values(min_stay=gap.length).execution_options(synchronize_session=False)
         )
+        ari.changed(session, prop.id, cat.id, nights)  # pushed to channels at commit
         entry = undo.record_edit(session, actor, prop, "gap_fix", [cat], nights, before)
         uc.keep(entry)
     return entry

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.channels import ari
 from services.core import clock, outbound
 from services.models import ChannelConnection, MailMessage, OutboxEvent
 from services.bookings.notify import backoff
@@ -40,6 +41,8 @@ def _claim(session: Session, model, limit: int) -> list[int]:
     rows = list(session.scalars(q))
     for row in rows:
         row.next_attempt_at = now + LEASE
+        if model is OutboxEvent and row.event == ari.EVENT and row.built_at is None:
+            row.built_at = now  # sealed: changes from now on go into a new event (services.channels.ari)
     session.commit()
     return [r.id for r in rows]
 
@@ -55,6 +58,14 @@ def deliver_webhooks(session: Session, limit: int = 100, timeout: float = 10.0) 
     for event_id in _claim(session, OutboxEvent, limit):
         row = session.get(OutboxEvent, event_id)
         conn = session.get(ChannelConnection, row.connection_id)
+        if row.event == ari.EVENT:
+            # Built from the state now (again at every retry), stored: what is signed is what is sent.
+            text = ari.build(session, row, conn)
+            if text is None:  # every night it names is past (or its categories are gone): nothing to tell
+                row.delivered_at, row.last_error = clock.now(), ""
+                session.commit()
+                continue
+            row.body = text
         body = row.body.encode()
         url = conn.webhook_url
         headers = {

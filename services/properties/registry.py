@@ -2,6 +2,7 @@
 them) and mandatory costs; the brokerage contract; offices."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.accounts import access, users
 from services.core import audit, clock, inputs
 from services.availability.inventory import touch
+from services.channels import ari
 from services.core.errors import Conflict, Forbidden, Invalid, NotFound
 from services.core.db import use_case
 from services.core.i18n import _l
@@ -272,6 +274,9 @@ def delete_unit(session: Session, actor: User, prop: Property, unit_id: int) -> 
         session.execute(sa.update(NightRate).where(NightRate.category_id == cat.id, NightRate.quota > left)
                         .values(quota=left).execution_options(synchronize_session=False))
         session.delete(unit)
+        # One unit fewer: fewer free, quotas cut, over the whole future that channels are sold.
+        today = clock.today(prop.timezone)
+        ari.changed(session, prop.id, cat.id, (today, today + dt.timedelta(days=ari.UNIT_CHANGE_DAYS - 1)))
         audit.record(session, actor, prop, "unit_deleted", category=cat.name, unit=name)
     return name
 
