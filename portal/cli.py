@@ -2,16 +2,18 @@
 import time
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
 
 from portal.extensions import db
 from services.accounts import users
-from services.bookings import replacement, risk_free
-from services.channels import connections, ical, outbox, reservations
+from services.bookings import conflicts, replacement, risk_free
+from services.channels import ari, connections, ical, outbox, reservations
 from services.properties import demo, registry
-from services.core.errors import Invalid, NotFound
-from services.models import CHANNELS
+from services.core.errors import Conflict, Invalid, NotFound
+from services.core.db import use_case
+from services.models import CHANNELS, INVENTORY_MODES, Property
 from services.accounts.users import create_user
 from services.properties.registry import ensure_office
 
@@ -85,17 +87,23 @@ def register(app) -> None:
     @click.option("--channel", required=True, type=click.Choice(sorted(CHANNELS)))
     @click.option("--hold-minutes", default=60, show_default=True, type=int)
     @click.option("--webhook-url", default="")
-    def create_key(slug, channel, hold_minutes, webhook_url):
+    @click.option("--mode", "inventory_mode", type=click.Choice(INVENTORY_MODES), default=None,
+                  help="request: the portal decides, 409 when a stay can't be had; notify: the channel has already "
+                       "sold, never refused. Default: notify for booking and e-domizil, request otherwise "
+                       "(a connection switched on again keeps its mode).")
+    def create_key(slug, channel, hold_minutes, webhook_url, inventory_mode):
         """Switch a channel on for a property and print its new key (alone on the last line)."""
         prop = registry.property_by_slug(db.session, slug)
         if prop is None:
             raise click.ClickException(f"No property with slug {slug!r}.")
         try:
-            conn, key = connections.switch_on(db.session, None, prop, channel, hold_minutes, webhook_url)
+            conn, key = connections.switch_on(db.session, None, prop, channel, hold_minutes, webhook_url,
+                                              inventory_mode=inventory_mode)
         except Invalid as e:
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in e.errors.items()))
         click.echo(f"Connection {conn.id}: {prop.slug} <-> {channel}, hold {conn.hold_minutes} min, "
-                   f"payment {conn.payment_mode}, webhook signing secret {conn.webhook_secret}")
+                   f"payment {conn.payment_mode}, inventory mode {conn.inventory_mode}, "
+                   f"webhook signing secret {conn.webhook_secret}")
         click.echo(key)
 
     risk_free_group = AppGroup("risk-free", help="The risk-free programme (R50, R59).")
@@ -130,6 +138,27 @@ def register(app) -> None:
         hooks, mails = _deliver_once()
         click.echo(f"webhooks: {hooks.sent} sent, {hooks.failed} failed; e-mails: {mails.sent} sent, {mails.failed} failed")
 
+    ari_group = AppGroup("ari", help="Availability, prices and restrictions pushed to channels.")
+    app.cli.add_command(ari_group)
+
+    @ari_group.command("full-sync")
+    @click.option("--property", "slug", required=True, help="The property's slug.")
+    @click.option("--channel", type=click.Choice(sorted(CHANNELS)), help="Only this connection (default: every one with a webhook address).")
+    @click.option("--days", default=ari.FULL_SYNC_DAYS, show_default=True, type=int, help="Nights from today.")
+    def ari_full_sync(slug, channel, days):
+        """Queue every night's availability, price and restrictions for the channels (sent by the worker)."""
+        prop = registry.property_by_slug(db.session, slug)
+        if prop is None:
+            raise click.ClickException(f"No property with slug {slug!r}.")
+        try:
+            conns = ari.full_sync(db.session, None, prop, channel, days)
+        except Invalid as e:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in e.errors.items()))
+        except (Conflict, NotFound) as e:
+            raise click.ClickException(str(e))
+        names = ", ".join(next(n for n, s in CHANNELS.items() if s == c.channel) for c in conns)
+        click.echo(f"{prop.slug}: {days} nights queued for {names}")
+
     holds = AppGroup("holds", help="Temporary holds (R36).")
     app.cli.add_command(holds)
 
@@ -148,14 +177,45 @@ def register(app) -> None:
         for line in _sync_feeds(everything):
             click.echo(line)
 
+    conflicts_group = AppGroup("conflicts", help="Double bookings (R10-R14).")
+    app.cli.add_command(conflicts_group)
+
+    @conflicts_group.command("check")
+    @click.option("--property", "slug", help="Only this property (default: every one).")
+    @click.option("--days", default=conflicts.CHECK_DAYS, show_default=True, type=click.IntRange(1, 3660),
+                  help="Nights from today.")
+    def conflicts_check(slug, days):
+        """Find nights whose bookings exceed the units or the quota (data brought in from elsewhere)
+        and open a double booking for each run of them not open yet; one line per double booking."""
+        if slug:
+            prop = registry.property_by_slug(db.session, slug)
+            if prop is None:
+                raise click.ClickException(f"No property with slug {slug!r}.")
+            ids = [prop.id]
+        else:
+            ids = list(db.session.scalars(sa.select(Property.id).order_by(Property.id)))
+        total = opened = 0
+        for prop_id in ids:
+            with use_case(db.session):  # one transaction per property
+                prop = db.session.get(Property, prop_id)
+                found = conflicts.check(db.session, prop, days)
+                lines = [f"{prop.slug}: double booking #{d.id} {d.category.name} {d.first_night.isoformat()}"
+                         f"..{d.last_night.isoformat()} ({how})" for d, how in found]
+            for line in lines:
+                click.echo(line)
+            total += len(found)
+            opened += sum(1 for _d, how in found if how == "opened")
+        click.echo(f"{total} double bookings found, {opened} opened")
+
     @app.cli.command("worker")
     @click.option("--interval", default=15, show_default=True, help="Seconds between rounds.")
     @click.option("--once", is_flag=True)
     def worker(interval, once):
         """Deliver the outbox, sweep holds, sync due calendars and settle risk-free room-nights due, round after round."""
         while True:
-            hooks, mails = _deliver_once()
+            # Holds first: the availability a hold gave back goes out with this round's webhooks.
             expired = reservations.sweep(db.session)
+            hooks, mails = _deliver_once()
             users.forget_old_failures(db.session)
             synced = _sync_feeds(False)
             settled = _settle(None)

@@ -309,7 +309,7 @@ class Booking(Base):
     rehoused_at_id: Mapped[int | None] = mapped_column(sa.ForeignKey("room_category.id"))
 
     prop: Mapped[Property] = relationship()
-    category: Mapped[RoomCategory] = relationship()
+    category: Mapped[RoomCategory] = relationship(foreign_keys=[category_id])  # not rehoused_at_id
     connection: Mapped[ChannelConnection | None] = relationship()
 
     __table_args__ = (

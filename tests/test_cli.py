@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from services.core import clock
 from services.properties import demo
-from services.models import Booking, ChannelConnection, Occupancy, Property, RoomNight, User
+from services.models import AuditEntry, Booking, ChannelConnection, Occupancy, OutboxEvent, Property, RoomNight, User
 from tests.factories import login, make_property
 from tests.services.channels.test_outbox import receiver  # noqa: F401 - the fixture: a webhook receiver on loopback
 
@@ -52,6 +52,37 @@ def test_api_key_create_for_an_unknown_property_or_channel_is_refused(app, db_se
     assert channel.exit_code == 2 and "'airbnb' is not one of" in channel.output
     hold = run(app, "api-key", "create", "--property", prop.slug, "--channel", "booking", "--hold-minutes", "0")
     assert hold.exit_code == 1 and "hold_minutes" in hold.output
+    with db_session() as s:
+        assert s.scalar(sa.select(sa.func.count(ChannelConnection.id))) == 0
+
+
+def _mode(db_session, slug, channel):
+    with db_session() as s:
+        return s.scalar(sa.select(ChannelConnection.inventory_mode).join(Property, Property.id == ChannelConnection.property_id)
+                        .where(Property.slug == slug, ChannelConnection.channel == channel))
+
+
+def test_api_key_create_sets_the_inventory_mode_or_the_channels_default(app, db_session, client):
+    prop = _property(db_session)
+    booking = run(app, "api-key", "create", "--property", prop.slug, "--channel", "booking")
+    assert booking.exit_code == 0 and "inventory mode notify" in booking.output  # Booking.com sells first
+    assert _mode(db_session, prop.slug, "booking") == "notify"
+    _new_key(app, prop.slug, "--channel", "slevomat")
+    assert _mode(db_session, prop.slug, "slevomat") == "request"
+    key = _new_key(app, prop.slug, "--channel", "booking", "--mode", "request")
+    assert _mode(db_session, prop.slug, "booking") == "request"
+    assert client.get("/api/v1/property", headers={"Authorization": f"Bearer {key}"}).json["inventory_mode"] == "request"
+    _new_key(app, prop.slug, "--channel", "booking")  # switched on again without --mode: keeps its mode
+    assert _mode(db_session, prop.slug, "booking") == "request"
+    _new_key(app, prop.slug, "--channel", "api", "--mode", "notify")
+    assert _mode(db_session, prop.slug, "api") == "notify"
+
+
+def test_api_key_create_with_an_unknown_mode_is_a_clear_error(app, db_session):
+    prop = _property(db_session)
+    bad = run(app, "api-key", "create", "--property", prop.slug, "--channel", "booking", "--mode", "sometimes")
+    assert bad.exit_code == 2
+    assert "Invalid value for '--mode': 'sometimes' is not one of 'request', 'notify'." in bad.output
     with db_session() as s:
         assert s.scalar(sa.select(sa.func.count(ChannelConnection.id))) == 0
 
@@ -137,7 +168,9 @@ def test_make_run_is_quiet_until_the_server_names_its_url_and_logins(app, db_ses
 
 # -- worker --------------------------------------------------------------------------------------
 
-def test_worker_once_sweeps_an_expired_hold_then_delivers_its_webhook(app, db_session, client, receiver):  # noqa: F811
+def test_worker_once_sweeps_an_expired_hold_then_delivers_its_webhooks(app, db_session, client, receiver):  # noqa: F811
+    """A hold that runs out changes availability without any request: the worker's round marks it
+    expired and pushes both the reservation's webhook and the availability it gave back."""
     start = clock.now()
     clock.set_now(start)
     prop = _property(db_session, units=1)
@@ -152,25 +185,83 @@ def test_worker_once_sweeps_an_expired_hold_then_delivers_its_webhook(app, db_se
     hold_id = hold.json["id"]
 
     clock.set_now(start + dt.timedelta(minutes=29))
+    taken = run(app, "worker", "--once")  # the hold took its nights: that availability goes out
+    assert taken.output == "webhooks 1/0, e-mails 0/0, expired holds 0, calendars 0\n"
+    [(headers, body)] = hook.requests
+    assert headers["X-Portal-Event"] == "availability_changed"
+    [nights] = [c["nights"] for c in json.loads(body)["data"]["room_categories"]]
+    assert [(n["date"], n["available"]) for n in nights] == [(arrival.isoformat(), 0),
+                                                            ((arrival + dt.timedelta(days=1)).isoformat(), 0)]
     assert run(app, "worker", "--once").output == ""  # nothing to do: a round says nothing
 
     clock.set_now(start + dt.timedelta(minutes=31))
     swept = run(app, "worker", "--once")
     assert swept.exit_code == 0, swept.output
-    # The round delivers first and sweeps after: the hold's webhook goes out with the next round.
-    assert swept.output == "webhooks 0/0, e-mails 0/0, expired holds 1, calendars 0\n"
+    # The round sweeps first and delivers after: the hold's webhooks go out in the same round.
+    assert swept.output == "webhooks 2/0, e-mails 0/0, expired holds 1, calendars 0\n"
     with db_session() as s:
         assert s.get(Booking, hold_id).status == "expired"
         assert s.scalar(sa.select(sa.func.count(Occupancy.id)).where(Occupancy.booking_id == hold_id)) == 0
-    assert hook.requests == []
-
-    delivered = run(app, "worker", "--once")
-    assert delivered.output == "webhooks 1/0, e-mails 0/0, expired holds 0, calendars 0\n"
-    [(headers, body)] = hook.requests
-    payload = json.loads(body)
-    assert payload["event"] == "reservation.expired" and payload["data"]["id"] == hold_id
-    assert payload["data"]["status"] == "expired"
+    sent = {h["X-Portal-Event"]: json.loads(b) for h, b in hook.requests[1:]}
+    assert sent["reservation.expired"]["data"]["id"] == hold_id
+    assert sent["reservation.expired"]["data"]["status"] == "expired"
+    [nights] = [c["nights"] for c in sent["availability_changed"]["data"]["room_categories"]]
+    assert [(n["date"], n["available"]) for n in nights] == [(arrival.isoformat(), 1),
+                                                            ((arrival + dt.timedelta(days=1)).isoformat(), 1)]
     assert run(app, "worker", "--once").output == ""
+
+
+# -- ari full-sync -------------------------------------------------------------------------------
+
+def test_ari_full_sync_queues_every_night_for_the_channels_and_the_worker_sends_it(app, db_session, receiver):  # noqa: F811
+    clock.set_now(clock.now())
+    prop = _property(db_session, units=2, categories=2, days=10)
+    hook = receiver()
+    _new_key(app, prop.slug, "--channel", "booking", "--webhook-url", hook.url)
+    _new_key(app, prop.slug, "--channel", "tourist-office", "--webhook-url", hook.url)
+    _new_key(app, prop.slug, "--channel", "slevomat")  # no webhook address: nowhere to send to
+    today = clock.today(prop.timezone)
+
+    synced = run(app, "ari", "full-sync", "--property", prop.slug, "--days", "20")
+    assert synced.exit_code == 0, synced.output
+    assert synced.output == f"{prop.slug}: 20 nights queued for booking, tourist-office\n"
+    delivered = run(app, "worker", "--once")
+    assert delivered.output.startswith("webhooks 2/0,"), delivered.output
+    assert {h["X-Portal-Event"] for h, _ in hook.requests} == {"availability_changed"}
+    data = json.loads(hook.requests[0][1])["data"]
+    assert len(data["room_categories"]) == 2
+    for category in data["room_categories"]:
+        nights = category["nights"]
+        assert [n["date"] for n in nights] == [(today + dt.timedelta(days=i)).isoformat() for i in range(20)]
+        assert [n["available"] for n in nights] == [2] * 10 + [0] * 10  # ten nights priced, then none
+        assert nights[0]["price"] == "80.00" and nights[-1]["price"] is None
+
+    one = run(app, "ari", "full-sync", "--property", prop.slug, "--channel", "booking")
+    assert one.exit_code == 0 and one.output == f"{prop.slug}: 500 nights queued for booking\n"
+    with db_session() as s:
+        [row] = s.scalars(sa.select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)))
+        assert row.event == "availability_changed" and row.pending_nights[str(prop.cat_id)] == [
+            [today.isoformat(), (today + dt.timedelta(days=499)).isoformat()]]
+        assert s.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "ari_full_sync")) == 3
+
+
+def test_ari_full_sync_refuses_what_it_cannot_do(app, db_session):
+    prop = _property(db_session)
+    assert run(app, "ari", "full-sync", "--property", "no-such-house").output.endswith(
+        "No property with slug 'no-such-house'.\n")
+    nothing = run(app, "ari", "full-sync", "--property", prop.slug)
+    assert nothing.exit_code == 1 and "No switched-on channel has a webhook address" in nothing.output
+    _new_key(app, prop.slug, "--channel", "slevomat")
+    bare = run(app, "ari", "full-sync", "--property", prop.slug, "--channel", "slevomat")
+    assert bare.exit_code == 1 and "This channel has no webhook address" in bare.output
+    off = run(app, "ari", "full-sync", "--property", prop.slug, "--channel", "booking")
+    assert off.exit_code == 1 and "This channel is not switched on." in off.output
+    days = run(app, "ari", "full-sync", "--property", prop.slug, "--days", "0")
+    assert days.exit_code == 1 and "days: Enter a number of days from 1 to 731." in days.output
+    unknown = run(app, "ari", "full-sync", "--property", prop.slug, "--channel", "airbnb")
+    assert unknown.exit_code == 2
+    with db_session() as s:
+        assert s.scalar(sa.select(sa.func.count(OutboxEvent.id))) == 0
 
 
 # -- risk-free eligible --------------------------------------------------------------------------

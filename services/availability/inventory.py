@@ -2,7 +2,8 @@
 
 available(night) = min(quota - sold_online, units - occupied), 0 when closed; see the
 README's architecture section for why online bookings count against the quota and own
-bookings only against free units. `take` is the only code that writes Occupancy rows.
+bookings only against free units. `take` is the only code that writes Occupancy rows (and
+`reassign`, which moves bookings between units of their category to solve a double booking).
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from services.core.errors import Conflict
 from services.core.i18n import _l
 from services.availability import pricing
 from services.bookings import ledger
-from services.models import QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, Property, RoomCategory, RoomNight, Unit
+from services.channels import ari
+from services.models import (QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, Property, RoomCategory, RoomNight, Unit,
+                             UnplacedNight)
 
 MAX_RANGE_DAYS = 731  # two years
 
@@ -58,16 +61,23 @@ class Night:
     quota: int = 0
     price: Decimal | None = None
     min_stay: int = 1
+    max_stay: int | None = None  # longest stay arriving this night; None: no limit
     closed: bool = False
     closed_to_arrival: bool = False
     closed_to_departure: bool = False
     occupied: int = 0
-    sold_online: int = 0
+    sold_online: int = 0  # online units sold, with a room or without
     has_rate: bool = False
+    unplaced: int = 0  # units sold without a room (notify mode, iCal): the plan's "overbooked" lane
+
+    @property
+    def balance(self) -> int:
+        """Units left, below zero when more are sold than the category has (-1: one too many)."""
+        return self.units - self.occupied - self.unplaced
 
     @property
     def free(self) -> int:
-        return max(0, self.units - self.occupied)
+        return max(0, self.balance)
 
     @property
     def available(self) -> int:
@@ -76,8 +86,11 @@ class Night:
         return max(0, min(self.quota - self.sold_online, self.free))
 
 
-def nights_for(session: Session, category_ids: list[int], start: dt.date, end: dt.date) -> dict[int, dict[dt.date, Night]]:
-    """Night-by-night figures for categories over [start, end), in three queries."""
+def nights_for(session: Session, category_ids: list[int], start: dt.date, end: dt.date,
+               unplaced: list[tuple] | None = None) -> dict[int, dict[dt.date, Night]]:
+    """Night-by-night figures for categories over [start, end), in four queries. `unplaced`:
+    (category id, night, units, online units) rows the caller already read (the plan), or
+    None to read them here."""
     now = clock.now()
     unit_counts = dict(
         session.execute(
@@ -90,13 +103,13 @@ def nights_for(session: Session, category_ids: list[int], start: dt.date, end: d
     result = {cid: {d: Night(d, unit_counts.get(cid, 0)) for d in days} for cid in category_ids}
     rates = session.execute(  # plain columns, not entities: a month of a property is hundreds of rows
         sa.select(NightRate.category_id, NightRate.night, NightRate.quota, NightRate.price, NightRate.min_stay,
-                  NightRate.closed, NightRate.closed_to_arrival, NightRate.closed_to_departure)
+                  NightRate.closed, NightRate.closed_to_arrival, NightRate.closed_to_departure, NightRate.max_stay)
         .where(NightRate.category_id.in_(category_ids), NightRate.night >= start, NightRate.night < end)
     )
-    for cid, night, quota, price, min_stay, closed, no_arrival, no_departure in rates:
+    for cid, night, quota, price, min_stay, closed, no_arrival, no_departure, max_stay in rates:
         n = result[cid][night]
         n.has_rate = True
-        n.quota, n.price, n.min_stay = quota, price, min_stay
+        n.quota, n.price, n.min_stay, n.max_stay = quota, price, min_stay, max_stay
         n.closed, n.closed_to_arrival, n.closed_to_departure = closed, no_arrival, no_departure
     online = counts_against_quota()
     rows = session.execute(
@@ -114,6 +127,19 @@ def nights_for(session: Session, category_ids: list[int], start: dt.date, end: d
     for cid, night, occupied, sold in rows:
         n = result[cid][night]
         n.occupied, n.sold_online = occupied, int(sold or 0)
+    if unplaced is None:
+        unplaced = session.execute(
+            sa.select(UnplacedNight.category_id, UnplacedNight.night, sa.func.sum(UnplacedNight.units),
+                      sa.func.sum(sa.case((online, UnplacedNight.units), else_=0)))
+            .join(Booking, Booking.id == UnplacedNight.booking_id)
+            .where(UnplacedNight.category_id.in_(category_ids), UnplacedNight.night >= start,
+                   UnplacedNight.night < end, occupying(now))
+            .group_by(UnplacedNight.category_id, UnplacedNight.night)
+        ).all()
+    for cid, night, units, sold in unplaced:
+        n = result[cid][night]
+        n.unplaced += int(units or 0)
+        n.sold_online += int(sold or 0)
     return result
 
 
@@ -138,40 +164,80 @@ def _lock_rates(session: Session, category_id: int, first: dt.date, last: dt.dat
     return {r.night: r for r in rates}
 
 
+def _offer_problems(session: Session, booking: Booking, nights: list[dt.date],
+                    rates: dict[dt.date, NightRate]) -> list[tuple]:
+    """What a channel booking breaks of the offer: (message, code, reason, nights) each, in the
+    order _check_offer reports them. A night without an open price stops the other checks of
+    that night; the rest are still looked at (notify mode lists them all as warnings)."""
+    problems = []
+    closed = [n for n in nights if n in rates and rates[n].closed]
+    unpriced = [n for n in nights if n not in closed and (n not in rates or rates[n].price is None)]
+    if closed or unpriced:
+        problems.append((_l("Not offered on these nights (closed or no price)."), "not_available",
+                         "closed" if closed else "no_price", sorted(closed + unpriced)))
+    first = rates.get(booking.arrival)
+    if first is not None:
+        if first.closed_to_arrival:
+            problems.append((_l("No arrival on this day."), "restriction", "closed_to_arrival", [booking.arrival]))
+        dep = rates.get(booking.departure)
+        if dep is not None and dep.closed_to_departure:
+            problems.append((_l("No departure on this day."), "restriction", "closed_to_departure",
+                             [booking.departure]))
+        if len(nights) < first.min_stay:
+            problems.append((_l("Minimum stay from this arrival is %(n)s nights.", n=first.min_stay), "restriction",
+                             "min_stay", [booking.arrival]))
+        if first.max_stay is not None and len(nights) > first.max_stay:
+            problems.append((_l("Maximum stay from this arrival is %(n)s nights.", n=first.max_stay), "restriction",
+                             "max_stay", [booking.arrival]))
+    now = clock.now()
+    sold: dict[dt.date, int] = defaultdict(int)
+    for night, n in session.execute(
+        sa.select(Occupancy.night, sa.func.count(Occupancy.id))
+        .join(Booking, Booking.id == Occupancy.booking_id)
+        .where(
+            Booking.category_id == booking.category_id, Occupancy.night.in_(nights),
+            Booking.id != booking.id, occupying(now), counts_against_quota(),
+        )
+        .group_by(Occupancy.night)
+    ):
+        sold[night] += n
+    for night, n in session.execute(  # nights sold without a room (notify mode) are sold too
+        sa.select(UnplacedNight.night, sa.func.sum(UnplacedNight.units))
+        .join(Booking, Booking.id == UnplacedNight.booking_id)
+        .where(
+            UnplacedNight.category_id == booking.category_id, UnplacedNight.night.in_(nights),
+            Booking.id != booking.id, occupying(now), counts_against_quota(),
+        )
+        .group_by(UnplacedNight.night)
+    ):
+        sold[night] += int(n or 0)
+    short = [n for n in nights if n in rates and rates[n].price is not None and not rates[n].closed
+             and sold[n] + booking.units > rates[n].quota]
+    if short:
+        problems.append((_l("No quota left on these nights."), "not_available", "quota", short))
+    return problems
+
+
 def _check_offer(session: Session, booking: Booking, nights: list[dt.date], rates: dict[dt.date, NightRate]) -> None:
     """Channel bookings need open, priced nights within quota and restrictions."""
-    missing = [n for n in nights if n not in rates or rates[n].price is None or rates[n].closed]
-    if missing:
-        raise Conflict(_l("Not offered on these nights (closed or no price)."), code="not_available", nights=missing)
-    first = rates[booking.arrival]
-    if first.closed_to_arrival:
-        raise Conflict(_l("No arrival on this day."), code="restriction", nights=[booking.arrival], reason="closed_to_arrival")
-    dep = rates.get(booking.departure)
-    if dep is not None and dep.closed_to_departure:
-        raise Conflict(_l("No departure on this day."), code="restriction", nights=[booking.departure], reason="closed_to_departure")
-    if len(nights) < first.min_stay:
-        raise Conflict(
-            _l("Minimum stay from this arrival is %(n)s nights.", n=first.min_stay),
-            code="restriction", nights=[booking.arrival], reason="min_stay",
-        )
-    now = clock.now()
-    sold = dict(
-        session.execute(
-            sa.select(Occupancy.night, sa.func.count(Occupancy.id))
-            .join(Booking, Booking.id == Occupancy.booking_id)
-            .where(
-                Booking.category_id == booking.category_id, Occupancy.night.in_(nights),
-                Booking.id != booking.id, occupying(now), counts_against_quota(),
-            )
-            .group_by(Occupancy.night)
-        ).all()
-    )
-    short = [n for n in nights if sold.get(n, 0) + booking.units > rates[n].quota]
-    if short:
-        raise Conflict(_l("No quota left on these nights."), code="not_available", nights=short)
+    problems = _offer_problems(session, booking, nights, rates)
+    if problems:
+        message, code, reason, on = problems[0]
+        if code == "restriction":
+            raise Conflict(message, code=code, nights=on, reason=reason)
+        raise Conflict(message, code=code, nights=on)
 
 
-def _pick_units(session: Session, booking: Booking, nights: list[dt.date], unit_ids: list[int] | None) -> list[tuple[int, dt.date]]:
+def _warnings(problems: list[tuple]) -> list[dict]:
+    """The offer's problems as notify mode reports them (JSON values)."""
+    return [{"code": code, "reason": reason, "nights": [n.isoformat() for n in on]}
+            for _message, code, reason, on in problems]
+
+
+def _pick_units(session: Session, booking: Booking, nights: list[dt.date], unit_ids: list[int] | None,
+                overbook: bool = False) -> tuple[list[tuple[int, dt.date]], dict[dt.date, int]]:
+    """The (unit, night) rows to take, and {night: units without a free unit} (only with
+    `overbook`; otherwise a night short of units raises Conflict)."""
     units = list(session.scalars(
         sa.select(Unit).where(Unit.category_id == booking.category_id).order_by(Unit.position, Unit.id)
     ))
@@ -189,12 +255,27 @@ def _pick_units(session: Session, booking: Booking, nights: list[dt.date], unit_
         if busy:
             names = ", ".join(known[uid].name for uid in unit_ids)
             raise Conflict(_l("%(units)s is already booked on these nights.", units=names), code="not_available", nights=busy)
-        return [(uid, n) for uid in unit_ids for n in nights]
+        return [(uid, n) for uid in unit_ids for n in nights], {}
     # Same unit for the whole stay where possible, so guests need not move.
     whole = [u.id for u in units if all((u.id, n) not in taken for n in nights)]
     chosen = whole[: booking.units]
     rows = [(uid, n) for uid in chosen for n in nights]
     still = booking.units - len(chosen)
+    unplaced: dict[dt.date, int] = {}
+    if still and overbook:
+        # A stay already sold keeps one unit for its whole stay: the unit with the most free
+        # nights, the rest of its nights unplaced. Moving other bookings between units may then
+        # make room (services/bookings/unit_moves.py); a guest changes room only if the host says so.
+        for _ in range(still):
+            left = [u.id for u in units if u.id not in chosen]
+            best = max(left, key=lambda uid: sum((uid, n) not in taken for n in nights), default=None)
+            if best is not None and any((best, n) not in taken for n in nights):
+                chosen.append(best)
+                rows.extend((best, n) for n in nights if (best, n) not in taken)
+            for n in nights:
+                if best is None or (best, n) in taken or best not in chosen:
+                    unplaced[n] = unplaced.get(n, 0) + 1
+        return rows, unplaced
     if still:
         short, fewest = [], booking.units
         for n in nights:
@@ -202,22 +283,30 @@ def _pick_units(session: Session, booking: Booking, nights: list[dt.date], unit_
             if len(free) < still:
                 short.append(n)
                 fewest = min(fewest, len(chosen) + len(free))
+                unplaced[n] = still - len(free)
             rows.extend((uid, n) for uid in free[:still])
-        if short:
+        if short and not overbook:
             # Say how far off the wish is ("2 rooms wanted, 1 free"), not only that it failed.
             message = (_l("%(wanted)s rooms wanted, %(free)s free on these nights.", wanted=booking.units, free=fewest)
                        if booking.units > 1 else _l("No free unit on these nights."))
             raise Conflict(message, code="not_available", nights=short, free=fewest)
-    return rows
+    return rows, unplaced
 
 
-def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, check_offer: bool | None = None) -> None:
+def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, check_offer: bool | None = None,
+         overbook: bool = False) -> list[dict]:
     """Take the nights of `booking` atomically, or raise Conflict and take nothing.
 
     The booking must be added to the session; it is flushed here. Own bookings and
     imported blocks need free units only; every other source also needs an open, priced
     night within quota and restrictions, unless `check_offer=False` (a host moving a
     channel booking decides that himself). Runs inside the caller's transaction.
+
+    `overbook=True` (a channel in notify mode, an iCal import: the stay is already sold)
+    refuses nothing for the offer or the units: what it breaks of the offer comes back as
+    warnings ({code, reason, nights}), and the nights where a booked unit finds no free unit
+    become `UnplacedNight` rows, never a unit twice. Whatever fits is placed as usual. The
+    caller opens the double booking (services.bookings.conflicts.open_for). Returns the warnings.
     """
     nights = nights_of(booking.arrival, booking.departure)
     touch(session, booking.property_id)
@@ -225,30 +314,46 @@ def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, 
     _free_expired_holds(session, booking.category_id, nights)
     if check_offer is None:
         check_offer = booking.source not in QUOTA_FREE_SOURCES
+    warnings: list[dict] = []
     if check_offer:
-        _check_offer(session, booking, nights, rates)
+        if overbook:
+            warnings = _warnings(_offer_problems(session, booking, nights, rates))
+        else:
+            _check_offer(session, booking, nights, rates)
+    taken_before = booking.id is not None  # a booking taken again: its old nights without a room go
     session.flush()
+    if taken_before:
+        session.execute(sa.delete(UnplacedNight).where(UnplacedNight.booking_id == booking.id))
     preferred = _units_sold_before(session, booking, nights) if unit_ids is None else None
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
         rows = None
+        unplaced: dict[dt.date, int] = {}
         if preferred:
             try:
-                rows = _pick_units(session, booking, nights, preferred)
+                rows, unplaced = _pick_units(session, booking, nights, preferred)
             except Conflict:
                 preferred = None  # the units it had before are gone: any free ones will do
         if rows is None:
-            rows = _pick_units(session, booking, nights, unit_ids)
+            rows, unplaced = _pick_units(session, booking, nights, unit_ids, overbook=overbook)
         try:
             with session.begin_nested():
-                session.execute(
-                    sa.insert(Occupancy),
-                    [{"booking_id": booking.id, "unit_id": uid, "night": n} for uid, n in rows],
-                )
-                _record_sold(session, booking, rows, rates)
-            return
+                if rows:
+                    session.execute(
+                        sa.insert(Occupancy),
+                        [{"booking_id": booking.id, "unit_id": uid, "night": n} for uid, n in rows],
+                    )
+                if unplaced:
+                    session.execute(sa.insert(UnplacedNight), [
+                        {"booking_id": booking.id, "category_id": booking.category_id, "night": n, "units": k}
+                        for n, k in sorted(unplaced.items())])
+                # Unplaced nights are sold all the same: ledger rows without a unit (placed later).
+                _record_sold(session, booking, rows + [(None, n) for n, k in unplaced.items() for _ in range(k)],
+                             rates)
+            ari.changed(session, booking.property_id, booking.category_id, nights)  # pushed to channels at commit
+            return warnings
         except IntegrityError:
-            # Someone took one of those units between our look and our insert: look again once.
-            if attempt == 2:
+            # Someone took one of those units between our look and our insert: look again.
+            if attempt == 3 or (attempt == 2 and not overbook):
                 raise Conflict(_l("These nights were just booked by someone else."), code="not_available", nights=nights)
 
 
@@ -267,7 +372,7 @@ def _units_sold_before(session: Session, booking: Booking, nights: list[dt.date]
     return units
 
 
-def _record_sold(session: Session, booking: Booking, rows: list[tuple[int, dt.date]],
+def _record_sold(session: Session, booking: Booking, rows: list[tuple[int | None, dt.date]],
                  rates: dict[dt.date, NightRate]) -> None:
     """The room-night ledger (issue 10): what the booking sold per (unit, night), written here
     with the Occupancy rows so that every booking path writes it. The agreed total is spread:
@@ -281,7 +386,9 @@ def _record_sold(session: Session, booking: Booking, rows: list[tuple[int, dt.da
     kept = set(session.execute(
         sa.select(RoomNight.unit_id, RoomNight.night).where(RoomNight.booking_id == booking.id)
     ).all())
-    rows = sorted((n, uid) for uid, n in rows if (uid, n) not in kept)
+    # A unit-less row (a night sold without a room, notify mode) has no unique key to clash with.
+    rows = sorted(((n, uid) for uid, n in rows if uid is None or (uid, n) not in kept),
+                  key=lambda r: (r[0], r[1] is None, r[1] or 0))
     if not rows:
         return
     zero = Decimal("0.00")
@@ -318,24 +425,244 @@ def spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
     return shares
 
 
+FREED = "inventory_freed"  # session.info: {category id: nights freed in this transaction}
+
+
+def _note_freed(session: Session, freed) -> None:
+    """Remember nights given back in this transaction: before it commits, `settle` places the
+    nights other bookings have without a room on them (notify mode, iCal) and closes the double
+    bookings that no longer hold. At commit, not at once: a release is often followed by a take
+    of the same booking (an edit, a hold confirmed), which must find its nights first."""
+    pending = session.info.setdefault(FREED, {})
+    for category_id, night in freed:
+        pending.setdefault(category_id, set()).add(night)
+
+
 def release(session: Session, booking: Booking) -> None:
-    """Free every night the booking occupies (cancellation, expiry, before a re-take)."""
+    """Free every night the booking occupies (cancellation, expiry, before a re-take); its
+    nights without a room (UnplacedNight) go with them."""
     touch(session, booking.property_id)
+    freed = session.execute(
+        sa.select(Unit.category_id, Occupancy.night).join(Unit, Unit.id == Occupancy.unit_id)
+        .where(Occupancy.booking_id == booking.id)
+    ).all()
+    unplaced = session.execute(
+        sa.select(UnplacedNight.category_id, UnplacedNight.night).where(UnplacedNight.booking_id == booking.id)
+    ).all()
     session.execute(sa.delete(Occupancy).where(Occupancy.booking_id == booking.id))
+    if unplaced:
+        session.execute(sa.delete(UnplacedNight).where(UnplacedNight.booking_id == booking.id))
+    _note_freed(session, [*freed, *unplaced])
+    ari.changed_pairs(session, booking.property_id, [*freed, *unplaced])  # pushed to channels at commit
 
 
 def release_units(session: Session, booking: Booking, units: int) -> None:
-    """Give back `units` of a multi-unit booking on every night of its stay (partial cancellation)."""
+    """Give back `units` of a multi-unit booking on every night of its stay (partial cancellation).
+    Units without a room on a night go first; then occupied ones."""
     touch(session, booking.property_id)
+    without = {night: (row_id, k) for row_id, night, k in session.execute(
+        sa.select(UnplacedNight.id, UnplacedNight.night, UnplacedNight.units)
+        .where(UnplacedNight.booking_id == booking.id))}
     rows = session.execute(
-        sa.select(Occupancy.id, Occupancy.night).where(Occupancy.booking_id == booking.id)
+        sa.select(Occupancy.id, Occupancy.night, Unit.category_id).join(Unit, Unit.id == Occupancy.unit_id)
+        .where(Occupancy.booking_id == booking.id)
         .order_by(Occupancy.night, Occupancy.unit_id.desc())
     ).all()
-    per_night: dict[dt.date, list[int]] = defaultdict(list)
-    for row_id, night in rows:
-        per_night[night].append(row_id)
-    doomed = [i for ids in per_night.values() for i in ids[:units]]
-    session.execute(sa.delete(Occupancy).where(Occupancy.id.in_(doomed)))
+    per_night: dict[dt.date, list[tuple[int, int]]] = defaultdict(list)
+    for row_id, night, category_id in rows:
+        per_night[night].append((row_id, category_id))
+    doomed, freed, unneeded, fewer = [], [], [], []
+    for night in set(per_night) | set(without):
+        left = units
+        if night in without:
+            row_id, k = without[night]
+            gone = min(k, left)
+            left -= gone
+            freed.append((booking.category_id, night))  # fewer needed there: a double booking may close
+            if gone == k:
+                unneeded.append(row_id)
+            else:
+                fewer.append({"id": row_id, "units": k - gone})
+        for row_id, category_id in per_night.get(night, [])[:left]:
+            doomed.append(row_id)
+            freed.append((category_id, night))
+    if unneeded:
+        session.execute(sa.delete(UnplacedNight).where(UnplacedNight.id.in_(unneeded)))
+    if fewer:
+        session.execute(sa.update(UnplacedNight), fewer)  # by primary key
+    if doomed:
+        session.execute(sa.delete(Occupancy).where(Occupancy.id.in_(doomed)))
+    _note_freed(session, freed)
+    ari.changed_pairs(session, booking.property_id, [(booking.category_id, n) for n in set(per_night) | set(without)])
+
+
+def place_unplaced(session: Session, category_id: int, nights: list[dt.date]) -> int:
+    """Give the category's free units on `nights` to the nights that occupying bookings have
+    without a room (notify mode, iCal), the booking with priority first (R11: online before own,
+    earlier booked first), on a unit it already has next to that night where possible. Their
+    unit-less ledger rows get the unit. Nights of bookings that no longer occupy (cancelled,
+    a hold run out) are dropped. Returns how many unit-nights were placed. A fixed number of
+    statements, whatever the nights."""
+    if not nights:
+        return 0
+    nights = sorted(set(nights))
+    cat = session.get(RoomCategory, category_id)
+    if cat is None:
+        return 0
+    touch(session, cat.property_id)  # the property row first: one lock order
+    _lock_rates(session, category_id, nights[0], nights[-1])
+    _free_expired_holds(session, category_id, nights)
+    now = clock.now()
+    session.execute(
+        sa.delete(UnplacedNight).where(
+            UnplacedNight.category_id == category_id, UnplacedNight.night.in_(nights),
+            UnplacedNight.booking_id.in_(sa.select(Booking.id).where(~occupying(now))))
+        .execution_options(synchronize_session=False)
+    )
+    waiting = session.execute(
+        sa.select(UnplacedNight.id, UnplacedNight.booking_id, UnplacedNight.night, UnplacedNight.units, Booking.units)
+        .join(Booking, Booking.id == UnplacedNight.booking_id)
+        .where(UnplacedNight.category_id == category_id, UnplacedNight.night.in_(nights), occupying(now))
+        .order_by(UnplacedNight.night, sa.case((counts_against_quota(), 0), else_=1), Booking.created_at, Booking.id)
+    ).all()
+    if not waiting:
+        return 0
+    unit_ids = list(session.scalars(
+        sa.select(Unit.id).where(Unit.category_id == category_id).order_by(Unit.position, Unit.id)))
+    occupied = session.execute(
+        sa.select(Occupancy.unit_id, Occupancy.night, Occupancy.booking_id)
+        .where(Occupancy.unit_id.in_(unit_ids),
+               Occupancy.night >= nights[0] - dt.timedelta(days=1), Occupancy.night <= nights[-1] + dt.timedelta(days=1))
+    ).all()
+    taken = {(uid, n) for uid, n, _b in occupied}
+    near: dict[int, dict[dt.date, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for uid, n, bid in occupied:
+        near[bid][n].add(uid)
+    # A stay keeps its units: a waiting night goes only to a unit the booking has on another
+    # night, unless it has fewer units than it booked (then any free unit). Where that unit is
+    # taken, the night waits for the host's moves between units (services/bookings/unit_moves.py).
+    held: dict[int, set[int]] = defaultdict(set)
+    for bid, uid in session.execute(
+            sa.select(Occupancy.booking_id, Occupancy.unit_id).distinct()
+            .where(Occupancy.booking_id.in_({w[1] for w in waiting}))):
+        held[bid].add(uid)
+    placed_rows, changed = [], []
+    for row_id, bid, night, k, booked_units in waiting:
+        allowed = held[bid] if len(held[bid]) >= booked_units else unit_ids
+        free = [u for u in unit_ids if (u, night) not in taken and u in allowed]
+        if not free:
+            continue
+        # A unit the guest has the night before or after: no move in the middle of the stay.
+        beside = near[bid][night - dt.timedelta(days=1)] | near[bid][night + dt.timedelta(days=1)]
+        free.sort(key=lambda u: u not in beside)
+        got = free[:k]
+        for uid in got:
+            taken.add((uid, night))
+            near[bid][night].add(uid)
+            held[bid].add(uid)
+            placed_rows.append({"booking_id": bid, "unit_id": uid, "night": night})
+        changed.append((row_id, bid, night, k, got))
+    if not placed_rows:
+        return 0
+    session.execute(sa.insert(Occupancy), placed_rows)
+    gone = [row_id for row_id, _b, _n, k, got in changed if len(got) == k]
+    if gone:
+        session.execute(sa.delete(UnplacedNight).where(UnplacedNight.id.in_(gone)))
+    fewer = [{"id": row_id, "units": k - len(got)} for row_id, _b, _n, k, got in changed if len(got) < k]
+    if fewer:
+        session.execute(sa.update(UnplacedNight), fewer)  # by primary key
+    # The ledger: the sold rows without a unit get the unit they now have.
+    bids = sorted({bid for _r, bid, _n, _k, _g in changed})
+    unitless: dict[tuple[int, dt.date], list[int]] = defaultdict(list)
+    for rn_id, bid, night in session.execute(
+            sa.select(RoomNight.id, RoomNight.booking_id, RoomNight.night)
+            .where(RoomNight.booking_id.in_(bids), RoomNight.unit_id.is_(None), RoomNight.state == "sold",
+                   RoomNight.night.in_(nights)).order_by(RoomNight.id)):
+        unitless[(bid, night)].append(rn_id)
+    updates = []
+    for _r, bid, night, _k, got in changed:
+        for rn_id, uid in zip(unitless[(bid, night)], got):
+            updates.append({"id": rn_id, "unit_id": uid})
+    if updates:
+        session.execute(sa.update(RoomNight), updates)  # by primary key
+    return len(placed_rows)
+
+
+def settle(session: Session) -> None:
+    """Place what waits for a room on the nights freed in this transaction, then close the
+    double bookings there that no longer hold (services.bookings.conflicts.recheck_around).
+    Runs before every commit that freed nights (see _note_freed); may be called earlier."""
+    from services.bookings import conflicts  # conflicts sits above inventory
+
+    while session.info.get(FREED):
+        freed = session.info.pop(FREED)
+        for category_id, nights in sorted(freed.items()):
+            nights = sorted(nights)
+            place_unplaced(session, category_id, nights)
+            conflicts.recheck_around(session, category_id, nights)
+        session.flush()
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _settle_before_commit(session: Session) -> None:
+    if session.info.get(FREED) and not session.in_nested_transaction():  # a savepoint: the outer commit settles
+        settle(session)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_freed(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: committed (settled) or rolled back
+        session.info.pop(FREED, None)
+
+
+def reassign(session: Session, placements: dict[Booking, list[tuple[int, dt.date]]]) -> None:
+    """Put bookings of one category on other units (a double booking solved by moves,
+    services/bookings/unit_moves.py): each booking's occupancy becomes exactly its (unit, night)
+    rows. All the old rows go before any new one is written, so bookings may swap units; the
+    UNIQUE(unit, night) constraint still refuses a unit twice (IntegrityError: the caller's
+    transaction rolls back). The sold room-nights follow their unit (a night sold without a room
+    gets one), and the unplaced nights now placed are deleted. Runs inside the caller's transaction,
+    after `touch`."""
+    if not placements:
+        return
+    bookings = list(placements)
+    ids = [b.id for b in bookings]
+    nights = sorted({n for rows in placements.values() for _, n in rows})
+    touch(session, bookings[0].property_id)
+    for category_id in {b.category_id for b in bookings}:
+        _free_expired_holds(session, category_id, nights)
+    session.execute(sa.delete(Occupancy).where(Occupancy.booking_id.in_(ids)))
+    session.execute(sa.insert(Occupancy), [{"booking_id": b.id, "unit_id": uid, "night": n}
+                                           for b in bookings for uid, n in sorted(placements[b], key=lambda r: (r[1], r[0]))])
+    placed: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
+    for b in bookings:
+        for uid, n in placements[b]:
+            placed[(b.id, n)].add(uid)
+    sold: dict[tuple[int, dt.date], list[tuple[int, int | None]]] = defaultdict(list)
+    for row_id, bid, night, uid in session.execute(
+            sa.select(RoomNight.id, RoomNight.booking_id, RoomNight.night, RoomNight.unit_id)
+            .where(RoomNight.booking_id.in_(ids), RoomNight.state == "sold").order_by(RoomNight.id)):
+        sold[(bid, night)].append((row_id, uid))
+    changes = []
+    for key, rows in sold.items():
+        new = placed.get(key, set())
+        # a room-night already on one of its new units stays; the others take the units left
+        free = sorted(new - {uid for _, uid in rows})
+        for row_id, uid in rows:
+            if uid in new or not free:
+                continue
+            changes.append({"rid": row_id, "uid": free.pop(0)})
+    if changes:
+        table = RoomNight.__table__
+        session.execute(table.update().where(table.c.id == sa.bindparam("rid")).values(unit_id=sa.bindparam("uid")),
+                        changes)
+    for b in bookings:
+        whole = sorted(n for (bid, n), units in placed.items() if bid == b.id and len(units) >= b.units)
+        if whole:
+            # a night placed now is one more unit occupied: the channels learn it (a unit swap is not)
+            gone = list(session.scalars(sa.delete(UnplacedNight).where(
+                UnplacedNight.booking_id == b.id, UnplacedNight.night.in_(whole)).returning(UnplacedNight.night)))
+            ari.changed(session, b.property_id, b.category_id, gone)
 
 
 def bookings_on(session: Session, category_id: int, nights: list[dt.date], online_only: bool = True) -> list[Booking]:

@@ -39,44 +39,63 @@ def rank(bookings: list[Booking]) -> list[Booking]:
 
 def overbooked_nights(session: Session, category_id: int, first: dt.date, last: dt.date) -> dict[dt.date, int]:
     """Nights in [first, last] where the category's bookings need more than it has: {night: excess}.
-    Excess is rooms wanted beyond the units (occupied + unplaced), or online sales beyond the quota,
+    Excess is units sold without a room (or rooms wanted beyond the units), or online sales beyond the quota,
     whichever is larger. Four queries whatever the range."""
+    return overbooked_by_category(session, [category_id], first, last).get(category_id, {})
+
+
+def overbooked_by_category(session: Session, category_ids: list[int], first: dt.date, last: dt.date
+                           ) -> dict[int, dict[dt.date, int]]:
+    """overbooked_nights for several categories at once (`conflicts check`): {category id: {night:
+    excess}}, only categories with some. Four queries whatever the categories and the range."""
+    if not category_ids:
+        return {}
     now = clock.now()
-    units = session.scalar(sa.select(sa.func.count(Unit.id)).where(Unit.category_id == category_id)) or 0
+    units = dict(session.execute(
+        sa.select(Unit.category_id, sa.func.count(Unit.id)).where(Unit.category_id.in_(category_ids))
+        .group_by(Unit.category_id)).all())
     online = Booking.source.not_in(QUOTA_FREE_SOURCES)
-    need: dict[dt.date, int] = defaultdict(int)
-    sold: dict[dt.date, int] = defaultdict(int)
+    need: dict[tuple[int, dt.date], int] = defaultdict(int)
+    sold: dict[tuple[int, dt.date], int] = defaultdict(int)
     occupied = session.execute(
-        sa.select(Occupancy.night, sa.func.count(Occupancy.id), sa.func.sum(sa.case((online, 1), else_=0)))
+        sa.select(Booking.category_id, Occupancy.night, sa.func.count(Occupancy.id),
+                  sa.func.sum(sa.case((online, 1), else_=0)))
         .join(Booking, Booking.id == Occupancy.booking_id)
-        .where(Booking.category_id == category_id, Occupancy.night >= first, Occupancy.night <= last,
+        .where(Booking.category_id.in_(category_ids), Occupancy.night >= first, Occupancy.night <= last,
                Booking.occupies(now))
-        .group_by(Occupancy.night)
+        .group_by(Booking.category_id, Occupancy.night)
     )
-    for night, n, s in occupied:
-        need[night] += n
-        sold[night] += int(s or 0)
+    for cid, night, n, s in occupied:
+        need[cid, night] += n
+        sold[cid, night] += int(s or 0)
     unplaced = session.execute(
-        sa.select(UnplacedNight.night, sa.func.sum(UnplacedNight.units),
+        sa.select(UnplacedNight.category_id, UnplacedNight.night, sa.func.sum(UnplacedNight.units),
                   sa.func.sum(sa.case((online, UnplacedNight.units), else_=0)))
         .join(Booking, Booking.id == UnplacedNight.booking_id)
-        .where(UnplacedNight.category_id == category_id, UnplacedNight.night >= first, UnplacedNight.night <= last,
-               Booking.occupies(now))
-        .group_by(UnplacedNight.night)
+        .where(UnplacedNight.category_id.in_(category_ids), UnplacedNight.night >= first,
+               UnplacedNight.night <= last, Booking.occupies(now))
+        .group_by(UnplacedNight.category_id, UnplacedNight.night)
     )
-    for night, n, s in unplaced:
-        need[night] += int(n or 0)
-        sold[night] += int(s or 0)
-    quotas = dict(session.execute(
-        sa.select(NightRate.night, NightRate.quota)
-        .where(NightRate.category_id == category_id, NightRate.night >= first, NightRate.night <= last)
-    ).all())
-    result = {}
-    for night in set(need) | set(sold):
-        excess = max(need[night] - units, sold[night] - quotas[night] if night in quotas else 0)
+    waiting: dict[tuple[int, dt.date], int] = defaultdict(int)
+    for cid, night, n, s in unplaced:
+        need[cid, night] += int(n or 0)
+        waiting[cid, night] += int(n or 0)
+        sold[cid, night] += int(s or 0)
+    quotas: dict[tuple[int, dt.date], int] = {}
+    if sold:
+        for cid, night, quota in session.execute(
+                sa.select(NightRate.category_id, NightRate.night, NightRate.quota)
+                .where(NightRate.category_id.in_(category_ids), NightRate.night >= first, NightRate.night <= last)):
+            quotas[cid, night] = quota
+    result: dict[int, dict[dt.date, int]] = defaultdict(dict)
+    for key in sorted(set(need) | set(sold)):
+        # A unit sold without a room counts even when another unit is free that night: the stay
+        # keeps its room for the other nights (fragmentation, solved by moves between units).
+        excess = max(need[key] - units.get(key[0], 0), waiting[key],
+                     sold[key] - quotas[key] if key in quotas else 0)
         if excess > 0:
-            result[night] = excess
-    return dict(sorted(result.items()))
+            result[key[0]][key[1]] = excess
+    return dict(result)
 
 
 def bookings_on(session: Session, category_id: int, nights: list[dt.date]) -> list[Booking]:
@@ -212,6 +231,55 @@ def recheck_around(session: Session, category_id: int, nights: list[dt.date], ac
         recheck(session, db, actor)
 
 
+CHECK_DAYS = 731  # `conflicts check` looks two years ahead
+
+
+def runs(nights) -> list[list[dt.date]]:
+    """Nights as runs of consecutive nights."""
+    out: list[list[dt.date]] = []
+    for n in sorted(nights):
+        if out and n - out[-1][-1] == dt.timedelta(days=1):
+            out[-1].append(n)
+        else:
+            out.append([n])
+    return out
+
+
+def check(session: Session, prop: Property, days: int = CHECK_DAYS) -> list[tuple[DoubleBooking, str]]:
+    """`flask conflicts check`: the property's nights from today on where the bookings exceed the
+    units or the quota (data brought in from elsewhere, a quota lowered past the portal), each run
+    of them opened as a double booking (cause "check") unless an open one already covers it.
+    Returns (double booking, "opened" | "extended" | "open") per run found. A fixed number of
+    queries per property (plus a few per run that was not open yet). Runs in the caller's
+    transaction."""
+    first = clock.today(prop.timezone)
+    last = first + dt.timedelta(days=days - 1)
+    categories = {c.id: c for c in session.scalars(
+        sa.select(RoomCategory).where(RoomCategory.property_id == prop.id).order_by(RoomCategory.position,
+                                                                                     RoomCategory.id))}
+    over = overbooked_by_category(session, list(categories), first, last)
+    if not over:
+        return []
+    known = list(session.scalars(sa.select(DoubleBooking).where(
+        DoubleBooking.property_id == prop.id, DoubleBooking.status.in_(OPEN)).order_by(DoubleBooking.id)))
+    found = []
+    for cid in categories:
+        for run in runs(over.get(cid, {})):
+            covering = next((db for db in known if db.category_id == cid and db.first_night <= run[0]
+                             and db.last_night >= run[-1]), None)
+            if covering is not None:
+                found.append((covering, "open"))
+                continue
+            before = {db.id for db in known}
+            db = open_for(session, categories[cid], run, "check")
+            if db is None:  # cannot happen: the run is overbooked
+                continue
+            if db.id not in before:
+                known.append(db)
+            found.append((db, "extended" if db.id in before else "opened"))
+    return found
+
+
 def open_of(session: Session, prop: Property) -> list[DoubleBooking]:
     return list(session.scalars(
         sa.select(DoubleBooking).where(DoubleBooking.property_id == prop.id, DoubleBooking.status.in_(OPEN))
@@ -225,6 +293,26 @@ def open_count_for(session: Session, actor: User) -> int:
         sa.select(sa.func.count(DoubleBooking.id)).join(Property, Property.id == DoubleBooking.property_id)
         .where(DoubleBooking.status.in_(OPEN), access.visible_properties(actor))
     ) or 0
+
+
+def open_of_booking(session: Session, booking: Booking) -> DoubleBooking | None:
+    """The open double booking this booking is part of, if any (one query: the booking page links it)."""
+    return session.scalar(
+        sa.select(DoubleBooking).join(DoubleBookingMember, DoubleBookingMember.double_booking_id == DoubleBooking.id)
+        .where(DoubleBookingMember.booking_id == booking.id, DoubleBooking.status.in_(OPEN))
+        .order_by(DoubleBooking.id).limit(1))
+
+
+def banner_for(session: Session, actor: User) -> tuple[int, str | None]:
+    """The banner on every page: how many double bookings are open on the properties `actor` may
+    open, and the property's slug when they are all on one (one query)."""
+    count, props, slug = session.execute(
+        sa.select(sa.func.count(DoubleBooking.id), sa.func.count(sa.distinct(DoubleBooking.property_id)),
+                  sa.func.min(Property.slug))
+        .join(Property, Property.id == DoubleBooking.property_id)
+        .where(DoubleBooking.status.in_(OPEN), access.visible_properties(actor))
+    ).one()
+    return int(count or 0), (slug if props == 1 else None)
 
 
 def of_property(session: Session, actor: User, prop: Property, db_id: int) -> DoubleBooking:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from services.core import audit, clock
-from services.models import Booking, Occupancy, RoomNight
+from services.models import Booking, Occupancy, RoomNight, UnplacedNight
 
 # The guest no longer pays these (cancelled; later searching, resold to another guest, paid by the platform).
 NOT_DUE = ("cancelled", "searching", "resold", "paid_by_platform")
@@ -73,10 +73,33 @@ def cancel_released(session: Session, booking: Booking) -> None:
         Occupancy.booking_id == booking.id, Occupancy.unit_id == RoomNight.unit_id, Occupancy.night == RoomNight.night,
     )
     session.execute(
-        sa.update(RoomNight).where(RoomNight.booking_id == booking.id, RoomNight.state == "sold", ~held.exists())
+        sa.update(RoomNight).where(RoomNight.booking_id == booking.id, RoomNight.state == "sold",
+                                   RoomNight.unit_id.is_not(None), ~held.exists())
         .values(state=cancelled_state(booking), changed_at=clock.now())
         .execution_options(synchronize_session=False)
     )
+    # Room-nights sold without a unit (notify mode): as many stay sold per night as the booking
+    # still has nights without a room there (inventory.release_units gives those back first).
+    unitless = session.execute(
+        sa.select(RoomNight.id, RoomNight.night).where(
+            RoomNight.booking_id == booking.id, RoomNight.state == "sold", RoomNight.unit_id.is_(None))
+        .order_by(RoomNight.night, RoomNight.id)
+    ).all()
+    if unitless:
+        left = dict(session.execute(
+            sa.select(UnplacedNight.night, UnplacedNight.units).where(UnplacedNight.booking_id == booking.id)).all())
+        seen: dict = {}
+        doomed = []
+        for row_id, night in unitless:
+            seen[night] = seen.get(night, 0) + 1
+            if seen[night] > left.get(night, 0):
+                doomed.append(row_id)
+        if doomed:
+            session.execute(
+                sa.update(RoomNight).where(RoomNight.id.in_(doomed))
+                .values(state=cancelled_state(booking), changed_at=clock.now())
+                .execution_options(synchronize_session=False)
+            )
 
 
 def resells(booking: Booking) -> bool:

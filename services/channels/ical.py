@@ -3,7 +3,9 @@
 
 The export lists the nights on which no unit of the category is free, merged into ranges,
 without guest data: what another platform needs to stop selling. Imports become bookings
-of source "ical" (free units, no quota), taken through inventory.take like any booking.
+of source "ical" (free units, no quota), taken through inventory.take like any booking; an
+event that collides with a booking here is kept with its nights unplaced and opens a double
+booking (services.bookings.conflicts, cause "ical").
 A feed is fetched only by the worker (`flask ical sync`), never inside a request.
 """
 from __future__ import annotations
@@ -19,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from services.accounts import access
 from services.availability import inventory
-from services.bookings import notify
+from services.bookings import conflicts as db_conflicts, notify
 from services.core import audit, clock, inputs, outbound
 from services.core.db import use_case
 from services.core.errors import Conflict, Invalid, NotFound
 from services.core.i18n import Message, _l, stored
-from services.models import Booking, IcalFeed, Property, RoomCategory, User
+from services.models import Booking, IcalFeed, Property, RoomCategory, UnplacedNight, User
 
 EXPORT_DAYS = 540
 MAX_FEED_BYTES = 2 * 1024 * 1024
@@ -206,6 +208,7 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
     current = {b.external_id: b for b in session.scalars(
         sa.select(Booking).where(Booking.feed_id == feed.id, Booking.status == "confirmed"))}
     added = removed = conflicts = 0
+    colliding: list[dt.date] = []
     for uid, b in current.items():
         ev = events.get(uid)
         if ev is None or (ev[0], ev[1]) != (b.arrival, b.departure):
@@ -225,12 +228,19 @@ def sync_feed(session: Session, feed_id: int, fetcher: Callable[[str], bytes] = 
         session.add(block)
         try:
             with session.begin_nested():
-                inventory.take(session, block)
+                # Nights booked here and blocked there: the block is kept all the same, its nights
+                # without a free unit unplaced (an "overbooked" lane), and a double booking opens (R13).
+                inventory.take(session, block, overbook=True)
             added += 1
-        except Conflict:
-            # Nights booked here and blocked there: a double booking to resolve (R13).
+        except Conflict:  # lost a race for a unit three times over: the next sync brings it
             session.expunge(block) if block in session else None
             conflicts += 1
+            continue
+        if session.scalar(sa.select(UnplacedNight.id).where(UnplacedNight.booking_id == block.id).limit(1)):
+            colliding.extend(inventory.nights_of(block.arrival, block.departure))
+            conflicts += 1
+    if colliding:
+        db_conflicts.open_for(session, cat, sorted(set(colliding)), "ical")
     feed.last_synced_at, feed.sync_requested_at = now, None
     status = {"ok": True, "events": len(events), "added": added, "removed": removed, "conflicts": conflicts}
     feed.last_status = stored(status)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.availability import inventory, pricing
-from services.bookings import notify, risk_free
+from services.bookings import conflicts, notify, risk_free
 from services.bookings import ledger
 from services.channels import wire
 from services.core import audit, clock, inputs
@@ -23,7 +23,7 @@ from services.core.db import use_case
 from services.channels.connections import channel_label
 from services.core.errors import Conflict, Invalid, NotFound
 from services.core.i18n import _l
-from services.models import Booking, ChannelConnection, RoomCategory
+from services.models import Booking, ChannelConnection, RoomCategory, UnplacedNight
 
 MAX_NIGHTS = inputs.MAX_NIGHTS
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
@@ -121,17 +121,50 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
         session.rollback()
         return find_external(session, conn, data.external_id), False
     with use_case(session) as uc:
-        inventory.take(session, b)
+        # Notify mode: the channel already sold the stay; it is stored whatever it breaks (R10).
+        warnings = inventory.take(session, b, overbook=notify_mode(conn))
+        conflict = _overbooked(session, b, warnings) if notify_mode(conn) else None
         channel = conn.channel
+        extra = _overbooking_params(b, warnings, conflict)
         if data.status == "pending":
-            audit.booking_event(session, b, "hold_created", channel=channel, until=b.hold_expires_at.isoformat())
+            audit.booking_event(session, b, "hold_created", channel=channel, until=b.hold_expires_at.isoformat(), **extra)
         else:
-            audit.booking_event(session, b, "created", channel=channel)
+            audit.booking_event(session, b, "created", channel=channel, **extra)
             _mail_new(session, b)
         if not_in_programme:
             audit.booking_event(session, b, "risk_free_not_applied", reason=not_in_programme)
         uc.keep(b, b.prop)  # the answer (wire.reservation) needs no query after the commit
     return b, True
+
+
+def notify_mode(conn: ChannelConnection) -> bool:
+    """The channel sells from its own copy of the availability: never refuse its bookings."""
+    return conn.inventory_mode == "notify"
+
+
+def _overbooked(session: Session, b: Booking, warnings: list[dict]):
+    """After a notify-mode take: the double booking opened (or extended) when the booking has
+    nights without a room or sold beyond the quota, else None. Also sets what the answer says
+    (wire.reservation: overbooked, conflict_id, warnings) on the booking, so that the answer
+    needs no query after the commit."""
+    nights = inventory.nights_of(b.arrival, b.departure)
+    unplaced = session.scalar(sa.select(sa.func.count(UnplacedNight.id)).where(UnplacedNight.booking_id == b.id))
+    conflict = None
+    if unplaced or any(w["reason"] == "quota" for w in warnings):
+        conflict = conflicts.open_for(session, b.category, nights, "overbooked_push")
+    b.overbooking = wire.Overbooking(bool(unplaced) or conflict is not None,
+                                     conflict.id if conflict is not None else None, warnings)
+    return conflict
+
+
+def _overbooking_params(b: Booking, warnings: list[dict], conflict) -> dict:
+    """What the booking's history keeps of an overbooked or restriction-breaking push."""
+    out = {}
+    if warnings:
+        out["warnings"] = warnings
+    if conflict is not None:
+        out["double_booking_id"] = conflict.id
+    return out
 
 
 def find_external(session: Session, conn: ChannelConnection, external_id: str) -> Booking:
@@ -164,10 +197,12 @@ def confirm(session: Session, conn: ChannelConnection, booking_id: int) -> Booki
         # Give back whatever the hold still occupies and take the nights as a confirmed booking.
         inventory.release(session, b)
         b.status, b.hold_expires_at = "confirmed", None
-        inventory.take(session, b)
+        warnings = inventory.take(session, b, overbook=notify_mode(conn))
+        conflict = _overbooked(session, b, warnings) if notify_mode(conn) else None
         b.voucher = new_voucher(session)
         b.updated_at = clock.now()
-        audit.booking_event(session, b, "confirmed", voucher=b.voucher, after_expiry=was_expired)
+        audit.booking_event(session, b, "confirmed", voucher=b.voucher, after_expiry=was_expired,
+                            **_overbooking_params(b, warnings, conflict))
         notify.mail_host(
             session, b.prop,
             _l("Hold confirmed: %(guest)s, %(stay)s", guest=b.guest_name, stay=notify.stay(b)),
@@ -209,6 +244,8 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
             audit.booking_event(session, b, "partially_cancelled", channel=conn.channel, cancelled=units, kept=b.units)
             text = _l("%(channel)s cancelled part of the booking of %(guest)s (%(stay)s): units cancelled %(n)s, units kept %(left)s.",
                       channel=channel_label(conn.channel), n=units, guest=b.guest_name, stay=notify.stay(b), left=b.units)
+        inventory.settle(session)  # what waited for these nights gets them now (notify mode)
+        b.overbooking = wire.overbooking_of(session, [b]).get(b.id)  # the answer, without a query after the commit
         if b.risk_free:  # R52: the message comes at once and says the search has started
             text = _l("%(message)s\n\nThis is a risk-free reservation: Booking.com searches replacement guests for the "
                       "cancelled room-nights at your current price and pays those it cannot resell from the "

@@ -30,7 +30,8 @@ def test_revoked_key_stops_working(session, channel):
 def test_property(channel):
     prop, _, api = channel
     r = api.get("/property")
-    assert r.json == {"id": prop.id, "name": prop.name, "currency": "EUR", "room_categories": [
+    assert r.json == {"id": prop.id, "name": prop.name, "currency": "EUR", "channel": "slevomat",
+                      "inventory_mode": "request", "room_categories": [
         {"id": prop.categories[0].id, "name": "Category 1", "units": 2, "max_guests": 2}]}
 
 
@@ -43,7 +44,8 @@ def test_availability_reports_nights_and_final_price_rule(channel, body):
     nights = r.json["room_categories"][0]["nights"]
     assert [n["available"] for n in nights] == [2, 1, 2]
     assert nights[0] == {"date": start.isoformat(), "available": 2, "price": "100.00", "final_price": "130.00",
-                         "min_stay": 1, "closed": False, "closed_to_arrival": False, "closed_to_departure": False}
+                         "min_stay": 1, "max_stay": None, "closed": False, "closed_to_arrival": False,
+                         "closed_to_departure": False}
     assert r.json["final_price_rule"]["mandatory_costs"] == [
         {"name": "Endreinigung", "amount": "30.00", "per": "stay", "room_category_id": None}]
 

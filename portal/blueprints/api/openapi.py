@@ -30,7 +30,7 @@ RESERVATION = {
     "required": ["id", "external_id", "status", "channel", "room_category_id", "arrival", "departure", "units",
                  "guests", "guest", "voucher", "hold_expires_at", "total_price", "currency", "price_breakdown",
                  "payment_mode", "risk_free", "free_cancellation_until", "cancellation_requested_at",
-                 "replaces_id", "replaced_by_id", "created_at", "updated_at"],
+                 "replaces_id", "replaced_by_id", "created_at", "updated_at", "overbooked", "conflict_id", "warnings"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "integer"},
@@ -60,6 +60,21 @@ RESERVATION = {
         "replaces_id": {"type": ["integer", "null"]},
         "replaced_by_id": {"type": ["integer", "null"]},
         "created_at": DATETIME, "updated_at": DATETIME,
+        "overbooked": {"type": "boolean", "description":
+                       "Notify mode only: the stay was stored although a night had no free unit or no quota "
+                       "left; a double booking (conflict_id) is open and the host resolves it (R11-R13). "
+                       "false for every other reservation."},
+        "conflict_id": {"type": ["integer", "null"],
+                        "description": "The double booking this reservation is part of (the open one, else the last)."},
+        "warnings": {"type": "array", "description": "Notify mode only: the offer's rules the push broke and that "
+                                                     "were accepted anyway; [] otherwise.",
+                     "items": {"type": "object", "additionalProperties": False, "required": ["code", "reason", "nights"],
+                               "properties": {
+                                   "code": {"type": "string", "enum": ["not_available", "restriction"]},
+                                   "reason": {"type": "string", "enum": [
+                                       "closed", "no_price", "quota", "closed_to_arrival", "closed_to_departure",
+                                       "min_stay", "max_stay"]},
+                                   "nights": {"type": "array", "items": DATE}}}},
         "payment_status": {
             "type": "string", "enum": ["guest", "partially_paid_by_platform", "paid_by_platform"],
             "description": "Only for a risk-free reservation (risk_free true). guest = the guest pays (nothing paid "
@@ -144,8 +159,14 @@ def document() -> dict:
         "paths": {
             "/property": {"get": {"summary": "The property of this key", "operationId": "getProperty", "responses": {
                 "200": {"description": "The property with its room categories", "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["id", "name", "currency", "room_categories"], "properties": {
+                    "type": "object", "required": ["id", "name", "currency", "channel", "inventory_mode", "room_categories"],
+                    "properties": {
                         "id": {"type": "integer"}, "name": {"type": "string"}, "currency": {"type": "string"},
+                        "channel": {"type": "string", "description": "The channel this key belongs to."},
+                        "inventory_mode": {"type": "string", "enum": ["request", "notify"], "description":
+                            "How this connection books (set by the host): request, the portal decides and answers "
+                            "409 when a stay cannot be had; notify, the channel sells from the availability it was "
+                            "last sent and its bookings are never refused for availability or restrictions."},
                         "room_categories": {"type": "array", "items": {"type": "object",
                             "required": ["id", "name", "units", "max_guests"], "properties": {
                                 "id": {"type": "integer"}, "name": {"type": "string"},
@@ -167,10 +188,14 @@ def document() -> dict:
                             "room_categories": {"type": "array", "items": {"type": "object", "properties": {
                                 "id": {"type": "integer"}, "name": {"type": "string"},
                                 "nights": {"type": "array", "items": {"type": "object", "required": [
-                                    "date", "available", "price", "min_stay", "closed", "closed_to_arrival", "closed_to_departure"],
+                                    "date", "available", "price", "min_stay", "max_stay", "closed", "closed_to_arrival",
+                                    "closed_to_departure"],
                                     "properties": {
                                         "date": DATE, "available": {"type": "integer"}, "price": NULLABLE_MONEY,
-                                        "final_price": NULLABLE_MONEY, "min_stay": {"type": "integer"},
+                                        "final_price": NULLABLE_MONEY,
+                                        "min_stay": {"type": "integer", "description": "Shortest stay arriving this night."},
+                                        "max_stay": {"type": ["integer", "null"],
+                                                     "description": "Longest stay arriving this night; null: no limit."},
                                         "closed": {"type": "boolean"}, "closed_to_arrival": {"type": "boolean"},
                                         "closed_to_departure": {"type": "boolean"}}}}}}}}}}}},
                     "422": _error("Bad dates."), **ERRORS}}},
@@ -180,10 +205,15 @@ def document() -> dict:
                     "operationId": "createReservation",
                     "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReservationCreate"}}}},
                     "responses": {
-                        "201": {"description": "Created", **RESERVATION_RESPONSE},
+                        "201": {"description": "Created. A connection in notify mode is never refused for "
+                                               "availability or restrictions: a stay that could not be had fully is "
+                                               "stored with overbooked true, its conflict_id and its warnings.",
+                                **RESERVATION_RESPONSE},
                         "200": {"description": "The same external_id again: the existing reservation (safe retry)", **RESERVATION_RESPONSE},
                         "400": _error("Not JSON."),
-                        "409": _error("The nights cannot be had (code not_available or restriction, with nights and reason)."),
+                        "409": _error("Request mode only: the nights cannot be had (code not_available or restriction, "
+                                      "with nights and reason: min_stay, max_stay, closed_to_arrival or "
+                                      "closed_to_departure)."),
                         "422": _error("Invalid input (code invalid, with field), e.g. field risk_free when a channel "
                                       "other than Booking.com sends risk_free true; code card_number_not_allowed when "
                                       "the card holds a card number (with field, e.g. card.number)."), **ERRORS}},
@@ -214,7 +244,7 @@ def document() -> dict:
                 "responses": {"200": {"description": "Confirmed", **RESERVATION_RESPONSE},
                               "400": _error("A body that is not JSON (none is needed)."),
                               "404": _error("Not a reservation of this connection."),
-                              "409": _error("The hold expired and the nights are gone, or it was cancelled."), **ERRORS}}},
+                              "409": _error("The hold expired and the nights are gone (request mode), or it was cancelled."), **ERRORS}}},
             "/reservations/{id}/cancel": {"post": {
                 "summary": "Cancel (only the channel can, R32); nights are released at once", "operationId": "cancelReservation",
                 "parameters": [ID_PARAM],

@@ -121,8 +121,10 @@ def openapi():
 
 @bp.get("/property")
 def property_():
-    prop = _connection().prop
-    return jsonify(id=prop.id, name=prop.name, currency=prop.currency, room_categories=[
+    connection = _connection()
+    prop = connection.prop
+    return jsonify(id=prop.id, name=prop.name, currency=prop.currency, channel=connection.channel,
+                   inventory_mode=connection.inventory_mode, room_categories=[
         {"id": c.id, "name": c.name, "units": len(c.units), "max_guests": c.max_guests} for c in prop.categories])
 
 
@@ -161,12 +163,10 @@ def _availability(prop, start: dt.date, end: dt.date) -> dict:
     for c in cats:
         has_extras = bool(extras_for(prop, c.id, 1, 1))
         nights = []
-        for day, n in figures[c.id].items():
+        for n in figures[c.id].values():
             price = None if n.price is None else str(n.price)
             final = price if not has_extras or n.price is None else str(final_price(prop, c.id, n.price))
-            nights.append({"date": day.isoformat(), "available": n.available, "price": price, "final_price": final,
-                           "min_stay": n.min_stay, "closed": n.closed, "closed_to_arrival": n.closed_to_arrival,
-                           "closed_to_departure": n.closed_to_departure})
+            nights.append(wire.night(n, final_price=final))
         out.append({"id": c.id, "name": c.name, "nights": nights})
     return {
         "from": start.isoformat(), "to": end.isoformat(), "currency": prop.currency,
@@ -219,12 +219,14 @@ def changed_reservations():
     items = reservations.changed_since(db.session, _connection(), since, after_id, limit)
     nxt = _cursor_encode(items[-1]) if len(items) == limit else None
     rows = payment.rows_by_booking(db.session, items)  # one query for the risk-free ones (no N+1)
-    return jsonify(reservations=[wire.reservation(b, rows.get(b.id)) for b in items], next=nxt)
+    over = wire.overbooking_of(db.session, items)  # notify mode: three queries for the page
+    return jsonify(reservations=[wire.reservation(b, rows.get(b.id), over.get(b.id)) for b in items], next=nxt)
 
 
 @bp.get("/reservations/<id:reservation_id>")
 def get_reservation(reservation_id):
-    return jsonify(wire.reservation(reservations.find(db.session, _connection(), reservation_id)))
+    b = reservations.find(db.session, _connection(), reservation_id)
+    return jsonify(wire.reservation(b, overbooking=wire.overbooking_of(db.session, [b]).get(b.id)))
 
 
 @bp.post("/reservations/<id:reservation_id>/confirm")

@@ -48,6 +48,27 @@ def unit_cells(row, today: dt.date, book_base: str, detail_base: str) -> Markup:
     return Markup("".join(out))
 
 
+def overbooked_cells(row, detail_base: str) -> Markup:
+    """An "overbooked" lane of a category (services.availability.calendar): the nights bookings
+    have without a room, as red bars linking to the booking; nothing to book in between."""
+    detail_base = escape(detail_base)
+    out = []
+    for c in row.cells:
+        if type(c) is dt.date:
+            out.append(f'<td class="ob-none" data-night="{c.isoformat()}"></td>')
+            continue
+        b = c.booking
+        guest = escape(b.guest_name)
+        title = escape(gettext("%(guest)s: no room on these nights (overbooked, %(channel)s, %(stay)s)",
+                               guest=b.guest_name, channel=source_label(b.source),
+                               stay=f"{fmt_date(b.arrival, 'short')}–{fmt_date(b.departure, 'short')}"))
+        classes = "bar ob" + (" cont-l" if c.continues_before else "") + (" cont-r" if c.continues_after else "")
+        out.append(f'<td colspan="{c.span}" class="{classes}" data-night="{c.first.isoformat()}" '
+                   f'data-booking="{b.id}"><a href="{detail_base}{b.id}" hx-get="{detail_base}{b.id}" '
+                   f'title="{title}" aria-label="{title}">{guest}</a></td>')
+    return Markup("".join(out))
+
+
 CELL_TITLE = _l("free %(free)s of %(units)s · quota %(quota)s · available online %(available)s")
 FINAL_PRICE = _l("final price")
 
@@ -79,7 +100,7 @@ def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency:
     if final is not None:
         title += f" · {final_label} {final_text}"
     marks = (("✕" if n.closed else "") + ("→|" if n.closed_to_arrival else "") + ("|→" if n.closed_to_departure else "")
-             + (f"≥{n.min_stay}" if n.min_stay > 1 else ""))
+             + (f"≥{n.min_stay}" if n.min_stay > 1 else "") + (f"≤{n.max_stay}" if n.max_stay is not None else ""))
     url = f"{escape(night_base)}{cat_id}/{iso}"
     if not past and n.available == 0:  # a night offering nothing says why (calendar.why: fixes, the editor's link)
         url = url.replace("/calendar/night/", "/calendar/why/", 1)
@@ -91,12 +112,18 @@ def night_cell(n, final, cat_id: int, today: dt.date, night_base: str, currency:
         title += " · " + gap_attrs[1]
         state += " gap"
         closing += fix
+    count = f"{n.free}/{n.units}"
+    if n.unplaced:  # notify mode, iCal: more sold than the category has (the "overbooked" lane)
+        count = f"{n.balance}/{n.units}" if n.balance < 0 else count
+        state += " overbooked"
+        title += " · " + ngettext("overbooked: %(num)s unit sold without a room", "overbooked: %(num)s units sold without a room",
+                                  n.unplaced)
     if resale_blocked and not past:  # R53: a searched risk-free room-night meets a restriction here
         state += " resale-blocked"
         title += " · " + gettext("A risk-free room-night is searched here: lift the restriction to be sure of payment")
     return Markup(
         f'<td id="n-{cat_id}-{iso}" {swap}class="night{state}{" past" if past else ""}" '
-        f'title="{escape(title)}" data-cat="{cat_id}" data-night="{iso}"{gap_attrs[0] if gap_attrs else ""}>{opening}<span class="free-count">{n.free}/{n.units}</span>'
+        f'title="{escape(title)}" data-cat="{cat_id}" data-night="{iso}"{gap_attrs[0] if gap_attrs else ""}>{opening}<span class="free-count">{count}</span>'
         f'<span class="price">{escape(price_text)}</span><span class="marks">{marks}</span>{closing}</td>')
 
 

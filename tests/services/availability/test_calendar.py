@@ -67,4 +67,4 @@ def test_query_count_does_not_grow_with_units_or_days(session, count_queries):
         (4, 31): _count(session, count_queries, big, 31),
     }
     assert len(set(counts.values())) == 1, counts
-    assert counts[(4, 31)] <= 10
+    assert counts[(4, 31)] <= 11  # 10, plus the nights sold without a room (the "overbooked" lanes)
