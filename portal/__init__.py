@@ -4,6 +4,8 @@ from __future__ import annotations
 import gc
 import os
 
+import sqlalchemy as sa
+
 from flask import Flask, flash, g, redirect, session, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -18,6 +20,7 @@ from portal.config import check_secret_key, from_env
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
 from portal.web import register_template_helpers
 from portal.web.i18n import fmt_date, money
+from services.bookings import conflicts
 from services.core import clock
 from services.core.db import configure_engine, reading
 from services.core.i18n import set_catalog_dir
@@ -141,9 +144,20 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     register_cli(app)
 
+    def open_double_bookings():
+        """The banner's figures (base.html calls it on full pages only, never for a fragment):
+        (open double bookings the user may open, the property's slug when all on one)."""
+        if not current_user.is_authenticated:
+            return 0, None
+        try:
+            return conflicts.banner_for(db.session, current_user)
+        except sa.exc.SQLAlchemyError:  # an error page while the database is away: no banner
+            return 0, None
+
     @app.context_processor
     def template_helpers():
         return {
+            "open_double_bookings": open_double_bookings,
             "money": money,
             "fmt_date": fmt_date,
             "session_seconds": int(app.config["SESSION_TIMEOUT"].total_seconds()),

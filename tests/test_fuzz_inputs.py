@@ -150,6 +150,7 @@ def _url(rule, w) -> str | None:
         "booking_id": w.A.own_id if own else w.A.online_id, "cost_id": w.A.cost_id, "feed_id": w.A.feed_id,
         "user_id": w.users["host_b"].id, "channel": "slevomat", "action": "activate", "token": w.A.ical_token,
         "entry_id": w.A.audit_id, "unit_id": w.A.unit_ids[2],
+        "db_id": 2147483646,  # the world has no double booking: an id no row has (404)
     }
     try:
         return rule.rule if not rule.arguments else _build(rule, {k: values[k] for k in rule.arguments})

@@ -64,17 +64,18 @@ def strings_of(message) -> tuple[str, ...]:
     return tuple(message.string) if isinstance(message.string, (tuple, list)) else (message.string,)
 
 
-def extracted_messages() -> dict[str, tuple[tuple[str, ...], str]]:
-    """Every msgid marked in the code now: {msgid: ((msgid, msgid_plural?), "file:line")}."""
+def extracted_messages() -> dict[tuple[str, str | None], tuple[tuple[str, ...], str]]:
+    """Every msgid marked in the code now: {(msgid, context): ((msgid, msgid_plural?), "file:line")}
+    (the context of pgettext, else None)."""
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f, "babel.cfg")
     found: dict[str, tuple[tuple[str, ...], str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS
     ):
         ids = tuple(message) if isinstance(message, (tuple, list)) else (message,)
         if ids and ids[0]:
-            found.setdefault(ids[0], (ids, f"{filename}:{lineno}"))
+            found.setdefault((ids[0], context), (ids, f"{filename}:{lineno}"))
     return found
 
 
@@ -185,8 +186,8 @@ def test_catalogs_in_step_with_the_code(lang):
     """Every string marked in the code is in the catalog (en too, so it stays selectable)."""
     catalog = load_catalog(lang)
     missing = []
-    for msgid, (ids, where) in sorted(extracted_messages().items()):
-        message = catalog.get(msgid)
+    for (msgid, context), (ids, where) in sorted(extracted_messages().items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        message = catalog.get(msgid, context)
         if message is None:
             missing.append(f"{msgid!r} ({where})")
         elif len(ids) > 1 and ids_of(message)[1:2] != ids[1:2]:

@@ -16,12 +16,14 @@ ACTIONS = {
     "extra_cost_removed": _l("Mandatory cost removed"), "password_changed": _l("Password changed"),
     "channel_on": _l("Channel module switched on"), "channel_off": _l("Channel module switched off"),
     "channel_key_regenerated": _l("New API key"), "channel_settings": _l("Channel settings changed"),
+    "ari_full_sync": _l("All availability sent again"),
     "cancellation_requested": _l("Cancellation requested"), "deposit_set": _l("Deposit agreed"),
     "ical_feed_added": _l("Calendar added"), "ical_feed_removed": _l("Calendar removed"),
     "signed_out_everywhere": _l("Signed out on every device"), "ical_url_renewed": _l("New secret calendar address"),
     "risk_free_offered": _l("Risk-free programme offered by the platform"),
     "risk_free_withdrawn": _l("Risk-free programme withdrawn by the platform"),
     "risk_free_joined": _l("Joined the risk-free programme"), "risk_free_left": _l("Left the risk-free programme"),
+    "units_moved": _l("Bookings moved between rooms (double booking)"),
 }
 
 
@@ -33,6 +35,15 @@ EVENTS = {
     "deposit_removed": _l("Deposit removed"),
     "risk_free_not_applied": _l("Not a risk-free reservation"), "card_invalid": _l("Card marked invalid"),
     "resold": _l("Room-nights resold"), "paid_by_platform": _l("Room-nights paid by the platform"),
+    "unit_moved": _l("Moved to another room (double booking)"),
+    # The R13 steps of a double booking (services.bookings.rehousing)
+    "conflict_contacted": _l("Double booking: guest contacted"),
+    "conflict_new_dates": _l("Double booking: new dates agreed"),
+    "conflict_cancelled": _l("Cancelled (double booking)"),
+    "conflict_replacement_offered": _l("Double booking: replacement offered"),
+    "conflict_rehoused": _l("Double booking: guest rehoused"),
+    "conflict_handed_over": _l("Double booking handed over to the tourist office"),
+    "rehoused_from": _l("Booked by the tourist office as a replacement"),
 }
 
 
@@ -51,6 +62,19 @@ PAYMENT_STATUS_LABELS = {"partially_paid_by_platform": _l("Partially paid by Boo
 
 PAYMENT_LABELS = {"on_arrival": _l("Guest pays on arrival"), "prepaid": _l("Prepaid by the channel (e.g. e-domizil)")}
 
+# A connection's inventory mode (ChannelConnection.inventory_mode), named in Modules and the history.
+INVENTORY_MODE_LABELS = {"request": _l("The channel asks first"), "notify": _l("The channel has already sold")}
+
 
 def _channel(code: str) -> str:
     return tr(channel_label(code))
+
+
+# The history of a double booking (services.bookings.conflicts.record): step 0 and the R13 steps.
+DOUBLE_BOOKING_STEPS = {
+    "found": _l("Double booking found"), "extended": _l("More nights found"),
+    "moved": _l("Bookings moved between rooms"), "resolved": _l("Resolved"),
+    "contacted": _l("Guest contacted"), "new_dates": _l("New dates agreed"),
+    "guest_cancelled": _l("Guest cancelled"), "replacement_offered": _l("Replacement offered"),
+    "replacement_accepted": _l("Replacement accepted"), "handed_over": _l("Handed over to the tourist office"),
+}

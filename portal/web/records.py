@@ -88,8 +88,23 @@ def event_text(kind: str, detail: str, source: str = "") -> str:
             return gettext("sent as risk-free, stored as an ordinary booking: the property has not joined the programme")
         return gettext("sent as risk-free, stored as an ordinary booking: the platform does not offer the programme "
                        "to this property")
+    if kind == "unit_moved" and "to" in p:
+        return f"{', '.join(p.get('from') or []) or gettext('no room')} → {', '.join(p['to'])}"
     if kind == "card_invalid":
         return gettext("card ending in %(last4)s; the channel has been told", last4=p.get("last4") or "–")
+    if kind in ("conflict_replacement_offered", "conflict_rehoused") and "property" in p:
+        text = f"{p.get('category', '')}, {p['property']}, {money(Decimal(p['total']), p.get('currency', 'EUR'))}"
+        if p.get("commission_kept"):
+            extra = money(Decimal(p["extra_cost"]), p.get("currency", "EUR")) if p.get("extra_cost") is not None else "–"
+            text += " · " + gettext("commission stays due; extra cost charged to the host: %(amount)s", amount=extra)
+        return text
+    if kind == "rehoused_from":
+        return gettext("replaces booking #%(id)s at %(property)s", id=p.get("original"), property=p.get("property", ""))
+    if kind == "conflict_new_dates" and "to_arrival" in p:
+        return " → ".join(f"{fmt_date(dt.date.fromisoformat(p[s + '_arrival']), 'short')}–"
+                          f"{fmt_date(dt.date.fromisoformat(p[s + '_departure']), 'short')}" for s in ("from", "to"))
+    if kind.startswith("conflict_"):
+        return p.get("note", "")
     if "channel" in p:
         return gettext("from %(channel)s", channel=_channel(p["channel"]))
     return ""

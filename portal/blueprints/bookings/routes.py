@@ -15,7 +15,7 @@ from portal.web.labels import PAYMENT_STATUS_LABELS
 from portal.web.render import hx_redirect, render
 from services.accounts import access
 from services.availability import inventory, pricing
-from services.bookings import ledger, listing, own, payment, replacement, risk_free
+from services.bookings import conflicts, ledger, listing, own, payment, replacement, risk_free
 from services.channels import host_changes
 from services.core import audit, clock
 from services.core.errors import Conflict, Invalid
@@ -116,7 +116,8 @@ def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
                   ledger_amounts={"original": original, "due": due, "cancelled": cancelled},
                   unit_names=own.units_of(db.session, booking), events=audit.booking_events(db.session, booking),
                   modify=modify, cancel=cancel or CancelRequestForm(formdata=None),
-                  deposit=deposit or DepositForm(formdata=None, obj=booking), blockers=blockers)
+                  deposit=deposit or DepositForm(formdata=None, obj=booking), blockers=blockers,
+                  double_booking=conflicts.open_of_booking(db.session, booking))
 
 
 @bp.route("/p/<slug>/bookings/<id:booking_id>")

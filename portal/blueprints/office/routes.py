@@ -1,6 +1,8 @@
-"""The tourist office's workspace: its hosts, new hosts, brokerage contracts."""
+"""The tourist office's workspace: its hosts, new hosts, brokerage contracts, its double bookings."""
+import datetime as dt
+
 from flask import flash, url_for
-from flask_babel import gettext as _
+from flask_babel import format_timedelta, gettext as _
 from flask_login import current_user, login_required
 
 from portal.blueprints.office import bp
@@ -10,7 +12,8 @@ from portal.web.forms import apply_errors
 from portal.web.render import hx_redirect, render
 from services.accounts import access, users
 from services.properties import registry
-from services.bookings import risk_free as risk_free_programme
+from services.bookings import rehousing, risk_free as risk_free_programme
+from services.core import clock
 from services.core.errors import Invalid
 
 
@@ -70,3 +73,13 @@ def sign_out_user(user_id):
     user = users.sign_out_user(db.session, current_user, user_id)
     flash(_("%(name)s has been signed out on every device.", name=user.name), "success")
     return hx_redirect(url_for("office.hosts"))
+
+
+@bp.route("/office/conflicts")
+@login_required
+def conflicts():
+    """The office's queue: every open and handed-over double booking of its hosts, oldest first (R13 (3))."""
+    queue = rehousing.office_queue(db.session, current_user)
+    now = clock.now()
+    return render("office/conflicts.html", queue=queue, timedelta_day=dt.timedelta(days=1),
+                  open_for=lambda since: format_timedelta(now - since, granularity="minute", threshold=1))
