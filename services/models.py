@@ -70,6 +70,11 @@ PAYMENT_MODES = ("on_arrival", "prepaid")
 # the availability it was last sent, so its booking is stored even when a night is overbooked.
 INVENTORY_MODES = ("request", "notify")
 NOTIFY_CHANNELS = ("booking", "e_domizil")  # sources whose connections start in notify mode
+# What a connection's key may do: booking channels see availability and make reservations;
+# review partners only send reviews (and get replies and reports back).
+SCOPES = ("booking", "reviews")
+REVIEW_PARTNERS = {"holidaycheck": "holidaycheck"}  # CLI/API name -> connection channel
+REVIEW_STATUSES = ("pending", "published", "archived")
 DOUBLE_BOOKING_CAUSES = ("overbooked_push", "ical", "check")
 DOUBLE_BOOKING_STATUSES = ("open", "handed_over", "resolved")
 
@@ -86,6 +91,9 @@ class Office(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     email: Mapped[str] = mapped_column(sa.String(254), default="")
+    # Origins (space-separated, e.g. "https://www.musterstadt.de") that may frame the public
+    # review block of its properties (CSP frame-ancestors); empty: none.
+    embed_origins: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
 
 
 class User(Base):
@@ -455,6 +463,10 @@ class ChannelConnection(Base):
     hold_minutes: Mapped[int] = mapped_column(default=60)
     payment_mode: Mapped[str] = mapped_column(sa.String(10), default="on_arrival")
     inventory_mode: Mapped[str] = mapped_column(sa.String(10), default="request", server_default="request")
+    scope: Mapped[str] = mapped_column(sa.String(10), default="booking", server_default="booking")
+    # A review partner's totals over all the property's reviews, where it sends them (R62).
+    review_count: Mapped[int | None] = mapped_column(default=None)
+    review_average: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -463,6 +475,7 @@ class ChannelConnection(Base):
     __table_args__ = (
         sa.UniqueConstraint("property_id", "channel"),
         sa.CheckConstraint(_one_of("inventory_mode", INVENTORY_MODES), name="inventory_mode"),
+        sa.CheckConstraint(_one_of("scope", SCOPES), name="scope"),
         sa.CheckConstraint("hold_minutes BETWEEN 1 AND 1440", name="hold_minutes"),
         sa.CheckConstraint(_one_of("payment_mode", PAYMENT_MODES), name="payment_mode"),
     )
@@ -616,3 +629,45 @@ class DoubleBookingStep(Base):
 
     double_booking: Mapped[DoubleBooking] = relationship(back_populates="steps")
     actor: Mapped[User | None] = relationship()
+
+
+class Review(Base):
+    """A guest review as the review partner sent it (R60-R64): never deleted by the portal; the
+    host's public reply and a report as inappropriate go back to the partner."""
+
+    __tablename__ = "review"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"))
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("channel_connection.id"))
+    partner_review_id: Mapped[str] = mapped_column(sa.String(100))
+    written_on: Mapped[dt.date]  # the API's created_at: the day the guest wrote it (R63 counts from it)
+    travel_date: Mapped[dt.date | None]
+    author: Mapped[str] = mapped_column(sa.String(80))
+    overall: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+    scale_min: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+    scale_max: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+    sub_scores: Mapped[dict | None] = mapped_column(sa.JSON)  # name -> score on the same scale
+    recommends: Mapped[bool | None] = mapped_column(default=None)
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    language: Mapped[str] = mapped_column(sa.String(10), default="de")
+    status: Mapped[str] = mapped_column(sa.String(10))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    reply_text: Mapped[str | None] = mapped_column(sa.Text)
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    replied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    report_reason: Mapped[str | None] = mapped_column(sa.Text)
+    reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    prop: Mapped[Property] = relationship()
+    connection: Mapped[ChannelConnection] = relationship()
+    replied_by: Mapped[User | None] = relationship(foreign_keys=[replied_by_id])
+    reported_by: Mapped[User | None] = relationship(foreign_keys=[reported_by_id])
+
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "partner_review_id"),
+        sa.Index("ix_review_property_id_status_written_on", "property_id", "status", "written_on"),
+        sa.CheckConstraint(_one_of("status", REVIEW_STATUSES), name="status"),
+        sa.CheckConstraint("scale_max > scale_min", name="scale"),
+    )

@@ -1,0 +1,2 @@
+"""Guest reviews: embed."""
+from portal.blueprints.reviews import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Guest reviews: routes."""
+from portal.blueprints.reviews import bp  # noqa: F401
