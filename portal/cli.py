@@ -1,4 +1,5 @@
 """Operator commands: `flask --app portal demo`, `flask --app portal user create ...`."""
+import json
 import time
 
 import click
@@ -13,7 +14,7 @@ from services.channels import ari, connections, ical, outbox, reservations
 from services.properties import demo, registry
 from services.core.errors import Conflict, Invalid, NotFound
 from services.core.db import use_case
-from services.models import CHANNELS, INVENTORY_MODES, Property
+from services.models import CHANNELS, INVENTORY_MODES, REVIEW_PARTNERS, Property
 from services.accounts.users import create_user
 from services.properties.registry import ensure_office
 
@@ -84,7 +85,8 @@ def register(app) -> None:
 
     @api_key.command("create")
     @click.option("--property", "slug", required=True, help="The property's slug.")
-    @click.option("--channel", required=True, type=click.Choice(sorted(CHANNELS)))
+    @click.option("--channel", required=True, type=click.Choice(sorted(connections.MODULES)),
+                  help="A booking channel, or a review partner (holidaycheck: a key that may only send reviews).")
     @click.option("--hold-minutes", default=60, show_default=True, type=int)
     @click.option("--webhook-url", default="")
     @click.option("--mode", "inventory_mode", type=click.Choice(INVENTORY_MODES), default=None,
@@ -101,10 +103,57 @@ def register(app) -> None:
                                               inventory_mode=inventory_mode)
         except Invalid as e:
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in e.errors.items()))
-        click.echo(f"Connection {conn.id}: {prop.slug} <-> {channel}, hold {conn.hold_minutes} min, "
-                   f"payment {conn.payment_mode}, inventory mode {conn.inventory_mode}, "
-                   f"webhook signing secret {conn.webhook_secret}")
+        if conn.scope == "reviews":
+            click.echo(f"Connection {conn.id}: {prop.slug} <-> {channel}, scope reviews (reviews only), "
+                       f"webhook signing secret {conn.webhook_secret}")
+        else:
+            click.echo(f"Connection {conn.id}: {prop.slug} <-> {channel}, hold {conn.hold_minutes} min, "
+                       f"payment {conn.payment_mode}, inventory mode {conn.inventory_mode}, "
+                       f"webhook signing secret {conn.webhook_secret}")
         click.echo(key)
+
+    reviews_group = AppGroup("reviews", help="Guest reviews from a review partner (R60-R64).")
+    app.cli.add_command(reviews_group)
+
+    @reviews_group.command("import")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--property", "slug", help="The property's slug (default: the one property the partner is "
+                                             "switched on for).")
+    @click.option("--partner", default="holidaycheck", show_default=True, type=click.Choice(sorted(REVIEW_PARTNERS)))
+    def reviews_import(file, slug, partner):
+        """Import reviews from a JSON file: a list of records as POST /api/v1/reviews takes them, or
+        {"reviews": [...], "partner_totals": {"count": .., "average": ..}}. All or nothing: one
+        transaction for the file; each error is printed with its record's index (from 0) and field."""
+        from portal.blueprints.api import schemas
+        from services.reviews import intake
+
+        conn = _review_connection(slug, REVIEW_PARTNERS[partner])
+        try:
+            data = json.load(file)
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            raise click.ClickException(f"{file.name}: not JSON ({e}).")
+        records, totals = data, None
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - {"reviews", "partner_totals"})
+            if unknown or not isinstance(data.get("reviews", []), list):
+                raise click.ClickException('Use a list of reviews, or {"reviews": [...], "partner_totals": {...}}.')
+            records = data.get("reviews", [])
+            if data.get("partner_totals") is not None:
+                try:
+                    totals = schemas.totals_input(data["partner_totals"])
+                except Invalid as e:
+                    raise click.ClickException("; ".join(f"{k}: {v}" for k, v in e.errors.items()))
+        elif not isinstance(data, list):
+            raise click.ClickException('Use a list of reviews, or {"reviews": [...], "partner_totals": {...}}.')
+        try:
+            done = intake.import_records(db.session, conn, records, totals, schemas.review_input)
+        except Invalid as e:
+            for k, v in e.errors.items():
+                where, _, name = k.partition("].")
+                click.echo(f"record {where[1:]}, {name}: {v}" if k.startswith("[") and name else f"{k}: {v}", err=True)
+            raise click.ClickException(f"Nothing imported: {len(e.errors)} error(s) in {file.name}.")
+        click.echo(f"{conn.prop.slug}: {done.created} created, {done.updated} updated"
+                   + (f"; partner totals {totals.count} reviews, average {totals.average}" if totals else ""))
 
     risk_free_group = AppGroup("risk-free", help="The risk-free programme (R50, R59).")
     app.cli.add_command(risk_free_group)
@@ -228,6 +277,27 @@ def register(app) -> None:
             if once:
                 return
             time.sleep(interval)
+
+
+def _review_connection(slug: str | None, channel: str):
+    """The review partner's connection of the property named (or of the only one it is on for)."""
+    from services.models import ChannelConnection
+
+    q = sa.select(ChannelConnection).join(Property).where(ChannelConnection.channel == channel)
+    if slug:
+        prop = registry.property_by_slug(db.session, slug)
+        if prop is None:
+            raise click.ClickException(f"No property with slug {slug!r}.")
+        conn = db.session.scalar(q.where(ChannelConnection.property_id == prop.id))
+        if conn is None:
+            raise click.ClickException(f"{channel} is not switched on for {slug}: "
+                                       f"flask --app portal api-key create --property {slug} --channel {channel}")
+        return conn
+    conns = list(db.session.scalars(q.where(ChannelConnection.active.is_(True)).limit(2)))
+    if len(conns) != 1:
+        raise click.ClickException(f"{channel} is switched on for {'no' if not conns else 'more than one'} property: "
+                                   "name it with --property.")
+    return conns[0]
 
 
 def _echo_logins(logins) -> None:

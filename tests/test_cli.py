@@ -358,3 +358,86 @@ def test_risk_free_settle_pays_unsold_room_nights_on_the_arrival_day_once(app, d
 def test_risk_free_settle_refuses_a_malformed_date(app):
     result = run(app, "risk-free", "settle", "--date", "27.11.2026")
     assert result.exit_code == 2 and "Invalid value for '--date'" in result.output
+
+
+# -- review partners: api-key create --channel holidaycheck, reviews import (issue 12) ------------
+
+def test_api_key_create_for_a_review_partner_makes_a_reviews_only_key(app, db_session, client):
+    prop = _property(db_session)
+    result = run(app, "api-key", "create", "--property", prop.slug, "--channel", "holidaycheck")
+    assert result.exit_code == 0, result.output
+    *info, key = result.output.strip().splitlines()
+    assert f"{prop.slug} <-> holidaycheck, scope reviews" in info[0]
+    with db_session() as s:
+        assert s.scalar(sa.select(ChannelConnection.scope).where(ChannelConnection.channel == "holidaycheck")) == "reviews"
+    auth = {"Authorization": f"Bearer {key}"}
+    assert client.get("/api/v1/reviews", headers=auth).status_code == 200
+    assert client.get("/api/v1/reservations", headers=auth).json["error"]["code"] == "scope"
+
+
+def _review(i, **kw):
+    data = {"partner_review_id": f"HC-{i}", "created_at": "2026-01-10", "author": "Jana", "overall": 5.2,
+            "scale": {"min": 1, "max": 6}, "sub_scores": {"room": 5}, "recommends": True, "text": "Schön",
+            "language": "de", "status": "published"}
+    data.update(kw)
+    return data
+
+
+def _reviews(db_session):
+    from services.models import Review
+
+    with db_session() as s:
+        return dict(s.execute(sa.select(Review.partner_review_id, Review.status)).all())
+
+
+def test_reviews_import_takes_a_file_through_the_intake(app, db_session, tmp_path):
+    clock.set_now(dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc))
+    prop = _property(db_session)
+    _new_key(app, prop.slug, "--channel", "holidaycheck")
+    listing = tmp_path / "reviews.json"
+    listing.write_text(json.dumps([_review(1), _review(2, status="pending")]))
+    first = run(app, "reviews", "import", str(listing), "--property", prop.slug)
+    assert first.exit_code == 0, first.output
+    assert f"{prop.slug}: 2 created, 0 updated" in first.output
+    wrapped = tmp_path / "more.json"
+    wrapped.write_text(json.dumps({"reviews": [_review(2, status="published"), _review(3)],
+                                   "partner_totals": {"count": 31, "average": 5.4}}))
+    second = run(app, "reviews", "import", str(wrapped))  # the one property HolidayCheck is on for
+    assert second.exit_code == 0, second.output
+    assert "1 created, 1 updated; partner totals 31 reviews, average 5.40" in second.output
+    assert _reviews(db_session) == {"HC-1": "published", "HC-2": "published", "HC-3": "published"}
+    with db_session() as s:
+        conn = s.scalar(sa.select(ChannelConnection).where(ChannelConnection.channel == "holidaycheck"))
+        assert conn.review_count == 31 and str(conn.review_average) == "5.40"
+
+
+def test_a_bad_reviews_file_writes_nothing_and_names_each_record_and_field(app, db_session, tmp_path):
+    clock.set_now(dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.timezone.utc))
+    prop = _property(db_session)
+    _new_key(app, prop.slug, "--channel", "holidaycheck")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([_review(1), _review(2, overall=7), _review(3, created_at="2027-01-01"),
+                               _review(4, status="deleted")]))
+    result = run(app, "reviews", "import", str(bad), "--property", prop.slug)
+    assert result.exit_code == 1
+    assert "record 1, overall: Must be on the scale from 1 to 6." in result.output
+    assert "record 2, created_at:" in result.output and "record 3, status:" in result.output
+    assert "Nothing imported: 3 error(s)" in result.output
+    assert _reviews(db_session) == {}  # record 0 was fine, but the file is all or nothing
+    not_json = tmp_path / "x.json"
+    not_json.write_text("[{")
+    assert run(app, "reviews", "import", str(not_json), "--property", prop.slug).exit_code == 1
+    totals = tmp_path / "totals.json"
+    totals.write_text(json.dumps({"reviews": [_review(1)], "partner_totals": {"count": 3, "average": 6.5}}))
+    result = run(app, "reviews", "import", str(totals), "--property", prop.slug)
+    assert result.exit_code == 1 and "partner_totals.average" in result.output
+    assert _reviews(db_session) == {}
+
+
+def test_reviews_import_needs_the_partner_switched_on(app, db_session, tmp_path):
+    prop = _property(db_session)
+    listing = tmp_path / "reviews.json"
+    listing.write_text("[]")
+    result = run(app, "reviews", "import", str(listing), "--property", prop.slug)
+    assert result.exit_code == 1 and "holidaycheck is not switched on" in result.output
+    assert run(app, "reviews", "import", str(listing)).exit_code == 1  # no property to pick

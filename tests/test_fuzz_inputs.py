@@ -151,6 +151,7 @@ def _url(rule, w) -> str | None:
         "user_id": w.users["host_b"].id, "channel": "slevomat", "action": "activate", "token": w.A.ical_token,
         "entry_id": w.A.audit_id, "unit_id": w.A.unit_ids[2],
         "db_id": 2147483646,  # the world has no double booking: an id no row has (404)
+        "review_id": 2147483646,  # nor a review (replies and reports: 404)
     }
     try:
         return rule.rule if not rule.arguments else _build(rule, {k: values[k] for k in rule.arguments})
@@ -271,6 +272,12 @@ def _valid_body(w, path: str, method: str) -> dict:
                 "guest": {"name": "Fuzz Guest", "email": "fuzz@example.org", "phone": "+1"}, "status": "pending",
                 "total_price": "150.00", "risk_free": False, "free_cancellation_until": "2030-06-20T12:00:00Z",
                 "card": {"holder": "Fuzz Guest", "brand": "Visa", "last4": "4242", "expiry": "09/31"}}
+    if (path, method) == ("/reviews", "post"):
+        return {"partner_review_id": "FUZZ", "created_at": (TODAY - dt.timedelta(days=20)).isoformat(),
+                "travel_date": (TODAY - dt.timedelta(days=30)).isoformat(), "author": "Fuzz", "overall": 5.2,
+                "scale": {"min": 1, "max": 6}, "sub_scores": {"room": 5, "food": 4.5}, "recommends": True,
+                "text": "Schön", "language": "de", "status": "published", "partner_totals": {"count": 3, "average": 5},
+                "property_id": w.A.id}
     return {}
 
 
@@ -288,7 +295,7 @@ def json_object(draw, schema: dict, valid: dict):
             continue  # left out
         if prop.get("type") == "object" and "properties" in prop:
             out[name] = draw(json_object(prop, valid.get(name, {})))
-        elif name == "external_id":  # a new order each time, so that create gets past its retry check
+        elif name in ("external_id", "partner_review_id"):  # a new one each time: create gets past its retry check
             out[name] = draw(st.uuids().map(str))
         elif name in valid:
             out[name] = valid[name]
@@ -315,6 +322,7 @@ def test_every_api_field_takes_any_input_without_a_5xx_or_a_half_write(app, worl
         from services.models import Property
 
         _, key = connections.switch_on(s, None, s.get(Property, world.A.id), "slevomat")
+        _, review_key = connections.switch_on(s, None, s.get(Property, world.A.id), "holidaycheck")
     api = new_client(app)
     auth = {"Authorization": f"Bearer {key}"}
     made = api.post("/api/v1/reservations", json=_valid_body(world, "/reservations", "post"), headers=auth)
@@ -334,14 +342,17 @@ def test_every_api_field_takes_any_input_without_a_5xx_or_a_half_write(app, worl
                 body_schema = schemas[body_schema["$ref"].rsplit("/", 1)[1]]
             body = st.one_of(json_object(body_schema, valid), JSON_NASTY) if body_schema else st.none()
             url = "/api/v1" + path.replace("{id}", str(rid))
+            # The review endpoints with the review partner's key (scope reviews), the rest with the channel's.
+            headers = {"Authorization": f"Bearer {review_key}"} if path == "/reviews" else auth
+            fresh_id = "partner_review_id" if path == "/reviews" else "external_id"
 
-            def send(params, payload, url=url, method=method):
+            def send(params, payload, url=url, method=method, headers=headers):
                 before = counts(app)
                 # Lone surrogates go as "\\ud800" escapes, as a client sends them.
                 data = None if payload is None else json.dumps(payload)
                 qs = "&".join(f"{quote(k, errors='surrogatepass')}={quote(v, errors='surrogatepass')}"
                               for k, v in params.items())
-                resp = api.open(url + ("?" + qs if qs else ""), method=method.upper(), data=data, headers=auth,
+                resp = api.open(url + ("?" + qs if qs else ""), method=method.upper(), data=data, headers=headers,
                                 content_type="application/json" if data is not None else None)
                 check(app, resp, before, (method, url, params, payload))
 
@@ -355,9 +366,9 @@ def test_every_api_field_takes_any_input_without_a_5xx_or_a_half_write(app, worl
                     for value in WORST + JSON_WORST:
                         if prop.get("type") == "object":
                             for inner in prop.get("properties", {}):
-                                send({}, {**valid, "external_id": f"W-{uuid.uuid4()}",
+                                send({}, {**valid, fresh_id: f"W-{uuid.uuid4()}",
                                           name: {**valid.get(name, {}), inner: value}})
-                        send({}, {**valid, "external_id": f"W-{uuid.uuid4()}", name: value})
+                        send({}, {**valid, fresh_id: f"W-{uuid.uuid4()}", name: value})
 
             # ... then generated mixtures.
             @SETTINGS
@@ -369,4 +380,4 @@ def test_every_api_field_takes_any_input_without_a_5xx_or_a_half_write(app, worl
                 send(params, payload)
 
             call()
-    assert operations == 7
+    assert operations == 9

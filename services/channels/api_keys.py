@@ -45,12 +45,15 @@ class Caller:
     # The property's brokerage contract: a right key of a property whose contract ended is
     # refused (401 contract_inactive), so that channels stop selling it at once.
     contract_active: bool
+    # What the key may do (ChannelConnection.scope): "booking" or "reviews"; checked per endpoint.
+    scope: str = "booking"
 
 
 # Built once: constructing the statement on every API call costs as much as running it.
 _CALLER = (
     sa.select(ChannelConnection.id, ChannelConnection.key_hash, ChannelConnection.active,
-              Property.id, Property.created_at, Property.inventory_version, Property.contract_active_since)
+              Property.id, Property.created_at, Property.inventory_version, Property.contract_active_since,
+              ChannelConnection.scope)
     .join(Property, Property.id == ChannelConnection.property_id)
     .where(ChannelConnection.key_prefix == sa.bindparam("prefix"))
 )
@@ -124,4 +127,4 @@ def _caller_of(row, key: str) -> Caller | None:
     if row is None or not row[2] or not hmac.compare_digest(row[1], _hash(key)):
         return None
     created = row[4] if row[4].tzinfo else row[4].replace(tzinfo=dt.timezone.utc)
-    return Caller(row[0], row[3], created, row[5], row[6] is not None)
+    return Caller(row[0], row[3], created, row[5], row[6] is not None, row[7])

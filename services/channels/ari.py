@@ -129,11 +129,12 @@ def _enqueue(session: Session, conn_ids: list[int], changes: dict[int, Ranges]) 
 
 
 def _connections(session: Session, property_ids: Iterable[int]) -> list[tuple[int, int]]:
-    """(connection id, property id) of the properties' active connections with a webhook address."""
+    """(connection id, property id) of the properties' active booking connections with a webhook
+    address (a review partner's connection never gets availability)."""
     return list(session.execute(
         sa.select(ChannelConnection.id, ChannelConnection.property_id)
         .where(ChannelConnection.property_id.in_(list(property_ids)), ChannelConnection.active.is_(True),
-               ChannelConnection.webhook_url != "")
+               ChannelConnection.webhook_url != "", ChannelConnection.scope == "booking")
         .order_by(ChannelConnection.id)
     ).all())
 
@@ -182,6 +183,8 @@ def full_sync(session, actor: User | None, prop: Property, channel: str | None =
         raise Invalid({"days": _l("Enter a number of days from 1 to %(max)s.", max=MAX_SYNC_DAYS)})
     if channel is not None:
         conn = connections.get_connection(session, prop, channel)
+        if conn.scope != "booking":
+            raise Conflict(_l("A review partner gets no availability."), code="scope")
         if not conn.active:
             raise Conflict(_l("This channel is switched off."), code="channel_off")
         if not conn.webhook_url:

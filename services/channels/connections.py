@@ -1,5 +1,9 @@
 """Channel modules (R30): switching a channel on for a property, its settings, its key
-(made by services.channels.api_keys, shown once); the names of channels and booking sources."""
+(made by services.channels.api_keys, shown once); the names of channels and booking sources.
+
+A connection has a scope: `booking` (a channel: availability, reservations) or `reviews` (a
+review partner such as HolidayCheck: it only sends reviews, R60-R64). Everything that treats
+connections as booking sources (the availability push, the first steps) filters on it."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -11,7 +15,8 @@ from services.core import audit, clock, outbound
 from services.core.db import use_case
 from services.core.errors import Invalid, NotFound
 from services.core.i18n import _l
-from services.models import CHANNELS, INVENTORY_MODES, NOTIFY_CHANNELS, PAYMENT_MODES, ChannelConnection, Property, User
+from services.models import (CHANNELS, INVENTORY_MODES, NOTIFY_CHANNELS, PAYMENT_MODES, REVIEW_PARTNERS, ChannelConnection,
+                            Property, User)
 
 # Where a booking came from, named the same on every page, in every e-mail and filter: the
 # one table of this vocabulary (the channels are the online sources).
@@ -25,20 +30,30 @@ SOURCE_LABELS = {
     "ical": _l("Imported calendar"),
 }
 CHANNEL_LABELS = {source: SOURCE_LABELS[source] for source in CHANNELS.values()}
+# Review partners connect like channels but are no booking source (never in SOURCE_LABELS).
+REVIEW_PARTNER_LABELS = {"holidaycheck": _l("HolidayCheck (reviews)")}
+# Every module a property can switch on: CLI/API/URL name -> connection channel.
+MODULES = {**CHANNELS, **REVIEW_PARTNERS}
 
 
 def channel_label(code: str):
-    """A channel's name (a translatable Message) for its code; unknown codes as they are."""
-    return CHANNEL_LABELS.get(code, code)
+    """A channel's or review partner's name (a translatable Message) for its code; unknown codes as they are."""
+    return CHANNEL_LABELS.get(code) or REVIEW_PARTNER_LABELS.get(code, code)
+
+
+def scope_of(source: str) -> str:
+    """What a connection to this channel may do: `reviews` for a review partner, else `booking`."""
+    return "reviews" if source in REVIEW_PARTNERS.values() else "booking"
 
 
 def channel_source(name: str) -> str:
-    """'tourist-office' (CLI/API spelling) or 'tourist_office' -> the booking source."""
-    if name in CHANNELS:
-        return CHANNELS[name]
-    if name in CHANNELS.values():
+    """'tourist-office' (CLI/API spelling) or 'tourist_office' -> the booking source; a review
+    partner's name ('holidaycheck') -> its connection channel."""
+    if name in MODULES:
+        return MODULES[name]
+    if name in MODULES.values():
         return name
-    raise Invalid({"channel": _l("Unknown channel. Use one of: %(names)s", names=", ".join(CHANNELS))})
+    raise Invalid({"channel": _l("Unknown channel. Use one of: %(names)s", names=", ".join(MODULES))})
 
 
 def of_property(session: Session, prop: Property) -> dict[str, ChannelConnection]:
@@ -96,10 +111,13 @@ def switch_on(session: Session, actor: User | None, prop: Property, channel: str
               inventory_mode: str | None = None) -> tuple[ChannelConnection, str]:
     """Switch a channel module on (or on again): returns the connection and its new key, shown once.
     `inventory_mode` None: the channel's default for a new connection (default_inventory_mode),
-    what it was for one switched on again."""
+    what it was for one switched on again. A review partner's connection gets the scope
+    `reviews`; its hold time, payment and inventory mode are kept at their defaults (unused)."""
     if actor is not None:
         access.check_property(actor, prop)
     source = channel_source(channel)
+    if scope_of(source) == "reviews":
+        hold_minutes, payment_mode, inventory_mode = 60, "on_arrival", None
     if payment_mode is None:
         payment_mode = "prepaid" if source == "e_domizil" else "on_arrival"  # R22
     hold, url, mode = _validate_settings(hold_minutes, webhook_url, payment_mode)
@@ -111,13 +129,16 @@ def switch_on(session: Session, actor: User | None, prop: Property, channel: str
             ChannelConnection.property_id == prop.id, ChannelConnection.channel == source))
         if conn is None:
             conn = ChannelConnection(property_id=prop.id, channel=source, created_at=now,
-                                     inventory_mode=default_inventory_mode(source))
+                                     inventory_mode=default_inventory_mode(source), scope=scope_of(source))
             session.add(conn)
         conn.active, conn.hold_minutes, conn.webhook_url, conn.payment_mode, conn.updated_at = True, hold, url, mode, now
         if inventory_mode is not None:
             conn.inventory_mode = inventory_mode
         key = api_keys.new_key(conn)
-        audit.record(session, actor, prop, "channel_on", channel=source, inventory_mode=conn.inventory_mode)
+        if conn.scope == "reviews":
+            audit.record(session, actor, prop, "channel_on", channel=source)
+        else:
+            audit.record(session, actor, prop, "channel_on", channel=source, inventory_mode=conn.inventory_mode)
         uc.keep(conn)
     return conn, key
 
@@ -146,9 +167,12 @@ SETTINGS = ("hold_minutes", "webhook_url", "payment_mode", "inventory_mode")
 
 def update_settings(session: Session, actor: User, prop: Property, channel: str, hold_minutes, webhook_url: str,
                     payment_mode: str, inventory_mode: str | None = None) -> ChannelConnection:
-    """Change a connection's settings; `inventory_mode` None keeps it."""
+    """Change a connection's settings; `inventory_mode` None keeps it. A review partner's
+    connection has only its webhook address (the rest stays as it is)."""
     access.check_property(actor, prop)
     conn = get_connection(session, prop, channel)
+    if conn.scope == "reviews":
+        hold_minutes, payment_mode, inventory_mode = conn.hold_minutes, conn.payment_mode, None
     settings = _validate_settings(hold_minutes, webhook_url, payment_mode)
     if inventory_mode is not None:
         _check_inventory_mode(inventory_mode)

@@ -303,7 +303,8 @@ def first_steps(session: Session, actor: User, prop: Property) -> FirstSteps:
         sa.exists().where(Unit.category_id == RoomCategory.id, RoomCategory.property_id == prop.id),
         sa.exists().where(NightRate.category_id == RoomCategory.id, RoomCategory.property_id == prop.id,
                           NightRate.night >= clock.today(prop.timezone), NightRate.price.is_not(None)),
-        sa.exists().where(ChannelConnection.property_id == prop.id, ChannelConnection.active.is_(True)),
+        sa.exists().where(ChannelConnection.property_id == prop.id, ChannelConnection.active.is_(True),
+                          ChannelConnection.scope == "booking"),
     )).one()
     return FirstSteps(bool(rooms), bool(prices), bool(channels))
 

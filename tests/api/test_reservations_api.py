@@ -30,7 +30,7 @@ def test_revoked_key_stops_working(session, channel):
 def test_property(channel):
     prop, _, api = channel
     r = api.get("/property")
-    assert r.json == {"id": prop.id, "name": prop.name, "currency": "EUR", "channel": "slevomat",
+    assert r.json == {"id": prop.id, "name": prop.name, "currency": "EUR", "channel": "slevomat", "scope": "booking",
                       "inventory_mode": "request", "room_categories": [
         {"id": prop.categories[0].id, "name": "Category 1", "units": 2, "max_guests": 2}]}
 

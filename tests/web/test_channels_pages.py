@@ -238,3 +238,54 @@ def test_full_sync_needs_the_csrf_token(csrf_app, world, db_session):
         with csrf_app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+# -- a review partner (issue 12) -----------------------------------------------------------------
+
+def _section(page, source):
+    return page.split(f'id="module-{source}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_modules_shows_holidaycheck_and_switches_it_on_with_a_reviews_only_key(app, host, world, db_session):
+    from services.models import ChannelConnection
+    import sqlalchemy as sa
+
+    base = f"/p/{world.A.slug}/modules"
+    section = _section(host.get(base).get_data(as_text=True), "holidaycheck")
+    assert "HolidayCheck (reviews)" in section
+    # Only what a review partner has: no hold time, payment or inventory mode.
+    assert "holidaycheck-webhook_url" in section
+    assert "hold_minutes" not in section and "payment_mode" not in section and "inventory_mode" not in section
+    page = host.post(f"{base}/holidaycheck/on", data={"holidaycheck-webhook_url": ""}).get_data(as_text=True)
+    section = _section(page, "holidaycheck")
+    key = re.search(r'id="new-key">([^<]+)<', section).group(1)
+    assert "give it to the review partner" in section
+    assert "Send all availability again" not in section
+    api = new_client(app)
+
+    def call(url, key=key):
+        return api.get(f"/api/v1{url}", headers={"Authorization": f"Bearer {key}"})
+
+    assert call("/reviews").status_code == 200
+    assert call("/availability?from=2030-06-01&to=2030-06-02").json["error"]["code"] == "scope"
+    with db_session() as s:
+        conn = s.scalar(sa.select(ChannelConnection).where(ChannelConnection.property_id == world.A.id,
+                                                           ChannelConnection.channel == "holidaycheck"))
+        assert conn.scope == "reviews" and conn.active
+    # Its webhook address is saved like any module's; the key stays.
+    assert host.post(f"{base}/holidaycheck/on",
+                     data={"holidaycheck-webhook_url": "https://example.org/hc"}).status_code == 303
+    assert key not in host.get(base).get_data(as_text=True) and call("/reviews").status_code == 200
+    page = host.post(f"{base}/holidaycheck/regenerate").get_data(as_text=True)
+    new_key = re.search(r'id="new-key">([^<]+)<', page).group(1)
+    assert call("/reviews").status_code == 401 and call("/reviews", new_key).status_code == 200
+    assert host.post(f"{base}/holidaycheck/off").status_code == 303
+    assert call("/reviews", new_key).status_code == 401
+    history = re.sub(r"\s+", " ", host.get(f"/p/{world.A.slug}/history").get_data(as_text=True))
+    assert "Channel module switched on</b> HolidayCheck (reviews)" in history
+
+
+def test_a_bad_webhook_address_of_the_review_partner_is_a_field_error(host, world):
+    resp = host.post(f"/p/{world.A.slug}/modules/holidaycheck/on", data={"holidaycheck-webhook_url": "ftp://x"})
+    assert resp.status_code == 422
+    assert "Enter a full http:// or https:// address" in _section(resp.get_data(as_text=True), "holidaycheck")

@@ -19,6 +19,8 @@ def _error(description: str) -> dict:
 
 ERRORS = {
     "401": _error("Missing or wrong API key (code unauthorized), or the property's brokerage contract has ended (code contract_inactive)."),
+    "403": _error("The key's scope does not allow this endpoint (code scope): a review partner's key (scope reviews) "
+                  "may only use /reviews and GET /property; a booking channel's key (scope booking) may not use /reviews."),
     "413": _error("Body larger than 64 KB."),
     "429": _error("Rate limit exceeded."),
 }
@@ -135,6 +137,75 @@ RESERVATION_CREATE = {
 }
 
 
+NUMBER_ON_SCALE = {"type": "number", "minimum": 0, "maximum": 100,
+                   "description": "On the review's scale; rounded to 2 decimal places."}
+SCALE = {"type": "object", "additionalProperties": False, "required": ["min", "max"],
+         "description": "The partner's scale, e.g. HolidayCheck's {\"min\": 1, \"max\": 6} (6 best); min below max.",
+         "properties": {"min": {"type": "number", "minimum": 0, "maximum": 100},
+                        "max": {"type": "number", "minimum": 0, "maximum": 100}}}
+SUB_SCORES_DOC = "Name -> score on the same scale (e.g. room, service, location, food, hotel); at most 20."
+
+REVIEW = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "partner_review_id", "created_at", "travel_date", "author", "overall", "scale", "sub_scores",
+                 "recommends", "text", "language", "status", "received_at", "updated_at"],
+    "properties": {
+        "id": {"type": "integer", "description": "The portal's id."},
+        "partner_review_id": {"type": "string"},
+        "created_at": {**DATE, "description": "The day the guest wrote it (where the property is)."},
+        "travel_date": {"type": ["string", "null"], "format": "date"},
+        "author": {"type": "string"},
+        "overall": {"type": "number"},
+        "scale": {"type": "object", "required": ["min", "max"], "properties": {
+            "min": {"type": "number"}, "max": {"type": "number"}}},
+        "sub_scores": {"type": "object", "additionalProperties": {"type": "number"}},
+        "recommends": {"type": ["boolean", "null"]},
+        "text": {"type": "string", "description": "As sent: user content, escaped wherever the portal shows it."},
+        "language": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "published", "archived"]},
+        "received_at": DATETIME, "updated_at": DATETIME,
+    },
+}
+
+REVIEW_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["partner_review_id", "created_at", "author", "overall", "scale", "status"],
+    "properties": {
+        "partner_review_id": {"type": "string", "minLength": 1, "maxLength": 100,
+                              "description": "The partner's id of the review: sending it again updates the review. "
+                                             + SINGLE_LINE},
+        "created_at": {"type": "string", "example": "2027-05-01",
+                       "description": "The day the guest wrote it: a date, or a date and time (ISO 8601; with a time "
+                                      "zone, the day where the property is). Not after the property's today."},
+        "travel_date": {**DATE, "description": "Not after the property's today."},
+        "author": {"type": "string", "minLength": 1, "maxLength": 80,
+                   "description": "First name or alias. " + SINGLE_LINE},
+        "overall": NUMBER_ON_SCALE,
+        "sub_scores": {"type": "object", "maxProperties": 20, "additionalProperties": NUMBER_ON_SCALE,
+                       "description": SUB_SCORES_DOC},
+        "scale": SCALE,
+        "recommends": {"type": ["boolean", "null"]},
+        "text": {"type": "string", "maxLength": 10000,
+                 "description": "Line breaks allowed; stored as sent and escaped wherever shown."},
+        "language": {"type": "string", "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", "default": "de"},
+        "status": {"type": "string", "enum": ["pending", "published", "archived"],
+                   "description": "pending: not checked by the partner yet (R61), never shown; published; archived "
+                                  "(never shown). Reviews are never deleted."},
+        "partner_totals": {"type": "object", "additionalProperties": False, "required": ["count"],
+                           "description": "The partner's count and average over ALL the property's reviews (R62); "
+                                          "shown instead of the portal's own figures.",
+                           "properties": {"count": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+                                          "average": {**NUMBER_ON_SCALE, "description":
+                                                      "On the review's scale; required when count is above 0."}}},
+        "property_id": {"type": "integer", "description": "Optional: the key's property (GET /property). Any other "
+                                                          "property is refused with 422 (field property_id)."},
+    },
+}
+REVIEW_RESPONSE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Review"}}}}
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -154,15 +225,21 @@ def document() -> dict:
                         "nights": {"type": "array", "items": DATE}, "reason": {"type": "string"}}}}},
                 "Reservation": RESERVATION,
                 "ReservationCreate": RESERVATION_CREATE,
+                "Review": REVIEW,
+                "ReviewCreate": REVIEW_CREATE,
             },
         },
         "paths": {
             "/property": {"get": {"summary": "The property of this key", "operationId": "getProperty", "responses": {
                 "200": {"description": "The property with its room categories", "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["id", "name", "currency", "channel", "inventory_mode", "room_categories"],
+                    "type": "object", "required": ["id", "name", "currency", "channel", "scope", "inventory_mode",
+                                                   "room_categories"],
                     "properties": {
                         "id": {"type": "integer"}, "name": {"type": "string"}, "currency": {"type": "string"},
                         "channel": {"type": "string", "description": "The channel this key belongs to."},
+                        "scope": {"type": "string", "enum": ["booking", "reviews"], "description":
+                            "What the key may do: booking (availability, reservations) or reviews (a review "
+                            "partner: /reviews only). Every key may read this endpoint."},
                         "inventory_mode": {"type": "string", "enum": ["request", "notify"], "description":
                             "How this connection books (set by the host): request, the portal decides and answers "
                             "409 when a stay cannot be had; notify, the channel sells from the availability it was "
@@ -231,6 +308,33 @@ def document() -> dict:
                         "200": {"description": "A page", "content": {"application/json": {"schema": {
                             "type": "object", "required": ["reservations", "next"], "properties": {
                                 "reservations": {"type": "array", "items": {"$ref": "#/components/schemas/Reservation"}},
+                                "next": {"type": ["string", "null"]}}}}}},
+                        "422": _error("Bad parameters."), **ERRORS}},
+            },
+            "/reviews": {
+                "post": {
+                    "summary": "Send a review (a review partner's key): new, or the same partner_review_id again to update it",
+                    "operationId": "createReview",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReviewCreate"}}}},
+                    "responses": {
+                        "201": {"description": "Stored (a new partner_review_id)", **REVIEW_RESPONSE},
+                        "200": {"description": "The same partner_review_id again: the review updated", **REVIEW_RESPONSE},
+                        "400": _error("Not JSON."),
+                        "422": _error("Invalid input (code invalid, with field): a score outside the scale (overall, "
+                                      "sub_scores.<name>, partner_totals.average), scale min not below max (scale), "
+                                      "an unknown status, a text over 10,000 characters, created_at or travel_date "
+                                      "after the property's today, property_id of another property."), **ERRORS}},
+                "get": {
+                    "summary": "The reviews the portal holds for the key's property, newest first (by created_at)",
+                    "operationId": "listReviews",
+                    "parameters": [
+                        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+                         "description": "The `next` value of the previous page."},
+                        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+                    "responses": {
+                        "200": {"description": "A page", "content": {"application/json": {"schema": {
+                            "type": "object", "required": ["reviews", "next"], "properties": {
+                                "reviews": {"type": "array", "items": {"$ref": "#/components/schemas/Review"}},
                                 "next": {"type": ["string", "null"]}}}}}},
                         "422": _error("Bad parameters."), **ERRORS}},
             },

@@ -18,6 +18,7 @@ from services.core import clock, inputs
 from services.availability.pricing import extras_for, final_price
 from services.core.errors import DomainError, Invalid
 from services.models import ChannelConnection
+from services.reviews import intake
 from services.core.i18n import _l
 from services.core.inputs import MAX_NIGHTS, UNSTORABLE, single_line, storable
 
@@ -55,9 +56,28 @@ def authenticate():
         raise ContractInactive(_l("The property's brokerage contract has ended: it cannot be booked through the API."))
     g.caller = who
     g.pop("connection", None)  # never a connection resolved for an earlier caller
+    _check_scope(who)
     if request.method == "POST" and request.get_data(cache=True):
         _json_body()  # any body is JSON, not too deep, storable text: also where the endpoint reads none
     return None
+
+
+# What each endpoint needs of the key's scope (ChannelConnection.scope). GET /property answers
+# any key: it is how a partner checks which property its key belongs to (and its scope).
+REVIEW_ENDPOINTS = frozenset({"api.create_review", "api.list_reviews"})
+ANY_SCOPE = frozenset({"api.property_"})
+
+
+def _check_scope(who: api_keys.Caller) -> None:
+    """403 `scope`: a review partner's key on availability or reservations, a booking channel's on reviews."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in ANY_SCOPE:
+        return  # no such route (404/405 follow), or open to every scope
+    if endpoint in REVIEW_ENDPOINTS:
+        if who.scope != "reviews":
+            raise intake.WrongScope(_l("This key belongs to a booking channel: it cannot send or read reviews."))
+    elif who.scope != "booking":
+        raise intake.WrongScope(_l("This key belongs to a review partner: it may only send and read reviews."))
 
 
 def _connection() -> ChannelConnection:
@@ -124,7 +144,7 @@ def property_():
     connection = _connection()
     prop = connection.prop
     return jsonify(id=prop.id, name=prop.name, currency=prop.currency, channel=connection.channel,
-                   inventory_mode=connection.inventory_mode, room_categories=[
+                   scope=connection.scope, inventory_mode=connection.inventory_mode, room_categories=[
         {"id": c.id, "name": c.name, "units": len(c.units), "max_guests": c.max_guests} for c in prop.categories])
 
 
@@ -246,3 +266,40 @@ def cancel_reservation(reservation_id):
     if units is not None and (isinstance(units, bool) or not isinstance(units, int)):
         raise Invalid({"units": _l("Must be a whole number.")})
     return jsonify(wire.reservation(reservations.cancel(db.session, _connection(), reservation_id, units)))
+
+
+# -- reviews (a review partner's key) ---------------------------------------------------------
+
+@bp.post("/reviews")
+def create_review():
+    """A review as the partner has it: new (201) or the same partner_review_id again (200, updated)."""
+    data = schemas.review_input(_json_body())
+    review, created = intake.receive(db.session, _connection(), data)
+    return jsonify(intake.wire(review)), 201 if created else 200
+
+
+def _review_cursor(r) -> str:
+    return base64.urlsafe_b64encode(f"{r.written_on.isoformat()}|{r.id}".encode()).decode()
+
+
+def _review_cursor_decode(value: str) -> tuple[dt.date, int]:
+    try:
+        day, _, ident = base64.urlsafe_b64decode(value.encode()).decode().partition("|")
+        before_id = inputs.whole(ident)
+        if before_id is None or before_id > inputs.MAX_ID:
+            raise ValueError
+        return dt.date.fromisoformat(day), before_id
+    except (ValueError, UnicodeError):
+        raise Invalid({"cursor": _l("Use the `next` value of the previous page.")}) from None
+
+
+@bp.get("/reviews")
+def list_reviews():
+    """Every review the portal holds for the key's property, newest first (by the day written)."""
+    limit = inputs.whole(request.args.get("limit", "50"))
+    if limit is None or not 1 <= limit <= 200:
+        raise Invalid({"limit": _l("Must be from %(low)s to %(high)s.", low=1, high=200)})
+    before = _review_cursor_decode(request.args["cursor"]) if request.args.get("cursor") else None
+    items = intake.held(db.session, _connection(), limit, before)
+    nxt = _review_cursor(items[-1]) if len(items) == limit else None
+    return jsonify(reviews=[intake.wire(r) for r in items], next=nxt)

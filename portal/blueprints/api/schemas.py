@@ -10,6 +10,8 @@ from services.core import inputs
 from services.core.errors import Invalid
 from services.core.i18n import _l
 from services.channels.reservations import CardInput, ReservationInput
+from services.models import REVIEW_STATUSES
+from services.reviews.intake import MAX_AUTHOR, MAX_TEXT, ReviewInput, Totals
 
 
 FIELDS = {"external_id", "room_category_id", "arrival", "departure", "units", "guests", "guest", "status",
@@ -153,3 +155,137 @@ def reservation_input(payload) -> ReservationInput:
         raise Invalid(errors)
     return ReservationInput(external_id, cat_id, arrival, departure, units, guests, name, email, phone, status,
                             total, bool(risk_free), until, card)
+
+
+# -- reviews (a review partner's key, scope reviews) --------------------------------------------
+
+REVIEW_FIELDS = {"partner_review_id", "created_at", "travel_date", "author", "overall", "sub_scores", "scale",
+                 "recommends", "text", "language", "status", "partner_totals", "property_id"}
+REVIEW_REQUIRED = ("partner_review_id", "created_at", "author", "overall", "scale", "status")
+SCALE_FIELDS = {"min", "max"}
+TOTALS_FIELDS = {"count", "average"}
+MAX_SCALE = Decimal(100)  # the widest scale taken (0-100 points); HolidayCheck's is 1-6
+MAX_SUB_SCORES = 20
+SUB_SCORE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .-]{0,39}$")
+LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+CENT = Decimal("0.01")
+
+
+def _score(value, field, errors, low=Decimal(0), high=MAX_SCALE) -> Decimal | None:
+    """A JSON number from `low` to `high`, rounded to 2 decimal places (the stored precision)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        errors[field] = _l("Must be a number.")
+        return None
+    try:
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        errors[field] = _l("Must be from %(low)s to %(high)s.", low=low, high=high)
+        return None
+    return number.quantize(CENT)
+
+
+def _written(value, errors):
+    """`created_at`: a date (2027-05-01) or a date and time (the day is taken where the property is)."""
+    if isinstance(value, str) and len(value.strip()) > 10:
+        try:
+            return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        errors["created_at"] = _l("Use a date like 2027-05-01 (or a date and time like 2027-05-01T12:00:00Z).")
+        return None
+    return _date(value, "created_at", errors)
+
+
+def _totals(value, errors, prefix="partner_totals"):
+    if not isinstance(value, dict):
+        errors[prefix] = _l("Send an object with count and average.")
+        return None
+    for k in sorted(set(value) - TOTALS_FIELDS):
+        errors[f"{prefix}.{k}"] = _l("Unknown field.")
+    count = value.get("count")
+    if isinstance(count, bool) or not isinstance(count, int):
+        errors[f"{prefix}.count"] = _l("Must be a whole number.")
+        count = None
+    elif not 0 <= count <= inputs.MAX_ID:
+        errors[f"{prefix}.count"] = _l("Must be from %(low)s to %(high)s.", low=0, high=inputs.MAX_ID)
+        count = None
+    average = None
+    if value.get("average") is not None:
+        average = _score(value["average"], f"{prefix}.average", errors)
+    elif count:
+        errors[f"{prefix}.average"] = _l("This field is required.")
+    if any(k.startswith(prefix) for k in errors):
+        return None
+    return Totals(count, average)
+
+
+def totals_input(value):
+    """A file's top-level `partner_totals` (flask reviews import)."""
+    errors = {}
+    totals = _totals(value, errors)
+    if errors:
+        raise Invalid(errors)
+    return totals
+
+
+def review_input(payload):
+    """Validate a review body (POST /reviews, a record of `flask reviews import`): types, formats,
+    lengths, unknown fields refused. The scale's own rules (scores on it), dates after the
+    property's today and the key's property are checked by services.reviews.intake."""
+    if not isinstance(payload, dict):
+        raise Invalid({"body": _l("Send a JSON object.")})
+    errors = {}
+    for name in sorted(set(payload) - REVIEW_FIELDS):
+        errors[name] = _l("Unknown field.")
+    for name in REVIEW_REQUIRED:
+        if payload.get(name) is None:
+            errors[name] = _l("This field is required.")
+    review_id = _text(payload.get("partner_review_id"), "partner_review_id", errors, required=True, max_len=100)
+    written = _written(payload["created_at"], errors) if payload.get("created_at") is not None else None
+    travel = _date(payload["travel_date"], "travel_date", errors) if payload.get("travel_date") is not None else None
+    author = _text(payload.get("author"), "author", errors, required=True, max_len=MAX_AUTHOR)
+    low = high = None
+    scale = payload.get("scale")
+    if isinstance(scale, dict):
+        for k in sorted(set(scale) - SCALE_FIELDS):
+            errors[f"scale.{k}"] = _l("Unknown field.")
+        low = _score(scale.get("min"), "scale.min", errors)
+        high = _score(scale.get("max"), "scale.max", errors)
+        if low is not None and high is not None and low >= high:
+            errors["scale"] = _l("The scale's min must be below its max.")
+    elif scale is not None:
+        errors["scale"] = _l("Send the scale as an object with min and max, like {\"min\": 1, \"max\": 6}.")
+    overall = _score(payload["overall"], "overall", errors) if payload.get("overall") is not None else None
+    subs = {}
+    raw_subs = payload.get("sub_scores")
+    if isinstance(raw_subs, dict):
+        if len(raw_subs) > MAX_SUB_SCORES:
+            errors["sub_scores"] = _l("At most %(n)s sub-scores.", n=MAX_SUB_SCORES)
+        for name, value in raw_subs.items():
+            if not SUB_SCORE_NAME.match(name):
+                errors[f"sub_scores.{inputs.single_line(name)[:40]}"] = _l(
+                    "Name a sub-score with letters, digits, spaces, dots, dashes or underscores (at most 40).")
+                continue
+            subs[name] = _score(value, f"sub_scores.{name}", errors)
+    elif raw_subs is not None:
+        errors["sub_scores"] = _l("Send the sub-scores as an object of name -> number, like {\"room\": 5.0}.")
+    recommends = payload.get("recommends")
+    if recommends is not None and not isinstance(recommends, bool):
+        errors["recommends"] = _l("Must be true or false.")
+    text = inputs.text(payload.get("text"), "text", errors, max_len=MAX_TEXT)
+    language = payload.get("language", "de")
+    if not (isinstance(language, str) and LANGUAGE.match(language)):
+        errors["language"] = _l("Use a language code like de, en or de-AT.")
+    status = payload.get("status")
+    if status is not None and status not in REVIEW_STATUSES:
+        errors["status"] = _l("Use pending (not checked yet), published or archived.")
+    totals = _totals(payload["partner_totals"], errors) if payload.get("partner_totals") is not None else None
+    prop_id = payload.get("property_id")
+    if prop_id is not None and (isinstance(prop_id, bool) or not isinstance(prop_id, int)):
+        errors["property_id"] = _l("Must be a whole number.")
+    if errors:
+        raise Invalid(errors)
+    return ReviewInput(review_id, written, author, overall, low, high, status, travel, subs, recommends, text,
+                       language, totals, prop_id)

@@ -18,6 +18,12 @@ class ConnectionForm(FlaskForm):
     inventory_mode = RadioField(_("How this channel books"), choices=INVENTORY, validate_choice=False)
 
 
+class ReviewPartnerForm(FlaskForm):
+    """A review partner's module (scope reviews): no hold time, payment or inventory mode."""
+    webhook_url = URLField(_("Your review partner's address for notifications (optional)"),
+                           validators=[Optional(), Length(max=500)])
+
+
 class FeedForm(FlaskForm):
     category_id = SelectField(_("Room category"), coerce=int)
     name = StringField(_("Name"), validators=[DataRequired(message=_("Enter a name, e.g. Airbnb.")), Length(max=80)])

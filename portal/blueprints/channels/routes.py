@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.blueprints.channels import bp
-from portal.blueprints.channels.forms import ConnectionForm, FeedForm
+from portal.blueprints.channels.forms import ConnectionForm, FeedForm, ReviewPartnerForm
 from portal.extensions import db
 from portal.web.forms import apply_errors
 from portal.web.i18n import tr
@@ -12,23 +12,35 @@ from portal.web.render import hx_redirect, render
 from services.accounts import access
 from services.bookings import notify
 from services.channels import ari, connections, ical
-from services.channels.connections import CHANNEL_LABELS
+from services.channels.connections import MODULES, channel_label, scope_of
 from services.core.errors import Conflict, Invalid
-from services.models import CHANNELS
+
+# Every module's name in the URL: the booking channels and the review partners.
+CHANNEL = "<any(%s):channel>" % ", ".join(f"'{name}'" for name in MODULES)
+
+
+def _form(source, conn=None, posted=False):
+    """The module's settings form: as posted, or filled from its connection."""
+    cls = ReviewPartnerForm if scope_of(source) == "reviews" else ConnectionForm
+    if posted:
+        return cls(prefix=source)
+    if cls is ReviewPartnerForm:
+        return cls(formdata=None, obj=conn, prefix=source)
+    return ConnectionForm(formdata=None, obj=conn, prefix=source,
+                          payment_mode=(conn.payment_mode if conn else
+                                        "prepaid" if source == "e_domizil" else "on_arrival"),
+                          inventory_mode=(conn.inventory_mode if conn else connections.default_inventory_mode(source)))
 
 
 def _modules(prop, status=200, forms=None, new_key=None):
     conns = connections.of_property(db.session, prop)
     forms = forms or {}
     rows = []
-    for name, source in CHANNELS.items():
+    for name, source in MODULES.items():
         conn = conns.get(source)
-        form = forms.get(source) or ConnectionForm(formdata=None, obj=conn, prefix=source,
-                                                  payment_mode=(conn.payment_mode if conn else
-                                                                "prepaid" if source == "e_domizil" else "on_arrival"),
-                                                  inventory_mode=(conn.inventory_mode if conn else
-                                                                  connections.default_inventory_mode(source)))
-        rows.append({"name": name, "source": source, "label": CHANNEL_LABELS[source], "conn": conn, "form": form})
+        form = forms.get(source) or _form(source, conn)
+        rows.append({"name": name, "source": source, "label": channel_label(source), "conn": conn, "form": form,
+                     "scope": scope_of(source)})
     return render("channels/modules.html", status=status, prop=prop, rows=rows, new_key=new_key,
                   full_sync_days=ari.FULL_SYNC_DAYS)
 
@@ -36,36 +48,38 @@ def _modules(prop, status=200, forms=None, new_key=None):
 @bp.route("/p/<slug>/modules")
 @login_required
 def modules(slug):
-    """The channel modules: switch on, key, hold time, webhook, payment mode, inventory mode."""
+    """The channel modules: switch on, key, hold time, webhook, payment mode, inventory mode; the
+    review partners (scope reviews): switch on, key, webhook."""
     return _modules(access.property_for(db.session, current_user, slug))
 
 
-@bp.post("/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/on")
+@bp.post(f"/p/<slug>/modules/{CHANNEL}/on")
 @login_required
 def switch_on(slug, channel):
     """Switch the module on (or save its settings); a new key is shown once."""
     prop = access.property_for(db.session, current_user, slug)
-    source = CHANNELS[channel]
-    form = ConnectionForm(prefix=source)
+    source = MODULES[channel]
+    form = _form(source, posted=True)
     if form.validate_on_submit():
         conn = connections.of_property(db.session, prop).get(source)
+        # A review partner's form has only the webhook address; the service keeps the rest.
+        hold = getattr(form, "hold_minutes", None)
+        settings = (hold.data if hold else 60, form.webhook_url.data or "",
+                    form.payment_mode.data if hold else "on_arrival")
+        mode = (form.inventory_mode.data or None) if hold else None
         try:
             if conn is not None and conn.active:
-                connections.update_settings(db.session, current_user, prop, channel, form.hold_minutes.data,
-                                         form.webhook_url.data or "", form.payment_mode.data,
-                                         inventory_mode=form.inventory_mode.data or None)
-                flash(_("Settings of %(channel)s saved.", channel=tr(CHANNEL_LABELS[source])), "success")
+                connections.update_settings(db.session, current_user, prop, channel, *settings, inventory_mode=mode)
+                flash(_("Settings of %(channel)s saved.", channel=tr(channel_label(source))), "success")
                 return hx_redirect(url_for("channels.modules", slug=slug))
-            conn, key = connections.switch_on(db.session, current_user, prop, channel, form.hold_minutes.data,
-                                           form.webhook_url.data or "", form.payment_mode.data,
-                                           inventory_mode=form.inventory_mode.data or None)
+            conn, key = connections.switch_on(db.session, current_user, prop, channel, *settings, inventory_mode=mode)
             return _modules(prop, new_key={"source": source, "key": key, "secret": conn.webhook_secret})
         except Invalid as e:
             apply_errors(form, e)
     return _modules(prop, 422, forms={source: form})
 
 
-@bp.post("/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/regenerate")
+@bp.post(f"/p/<slug>/modules/{CHANNEL}/regenerate")
 @login_required
 def regenerate(slug, channel):
     """A new key; the old one stops working at once."""
@@ -75,7 +89,7 @@ def regenerate(slug, channel):
     return _modules(prop, new_key={"source": conn.channel, "key": key, "secret": conn.webhook_secret})
 
 
-@bp.post("/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/off")
+@bp.post(f"/p/<slug>/modules/{CHANNEL}/off")
 @login_required
 def switch_off(slug, channel):
     prop = access.property_for(db.session, current_user, slug)
@@ -84,7 +98,7 @@ def switch_off(slug, channel):
     return hx_redirect(url_for("channels.modules", slug=slug))
 
 
-@bp.post("/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/full-sync")
+@bp.post(f"/p/<slug>/modules/{CHANNEL}/full-sync")
 @login_required
 def full_sync(slug, channel):
     """Send the channel every night's availability, prices and restrictions again (the worker's next round)."""
@@ -92,7 +106,7 @@ def full_sync(slug, channel):
     try:
         ari.full_sync(db.session, current_user, prop, channel)
         flash(_("Full sync started: %(channel)s receives availability, prices and restrictions of the next %(days)s "
-                "days within a minute.", channel=tr(CHANNEL_LABELS[CHANNELS[channel]]), days=ari.FULL_SYNC_DAYS),
+                "days within a minute.", channel=tr(channel_label(MODULES[channel])), days=ari.FULL_SYNC_DAYS),
               "success")
     except Conflict as e:
         flash(tr(e.message), "error")
