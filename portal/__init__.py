@@ -7,6 +7,7 @@ import os
 import sqlalchemy as sa
 
 from flask import Flask, flash, g, redirect, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from flask_babel import gettext
@@ -36,8 +37,36 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=2**31 - 1)
 
 
+# Public pages without a session (no login, no cookie read or set): the review block that the
+# tourist office's website frames (portal/blueprints/reviews/embed.py); its language is `?lang=`.
+NO_SESSION_ENDPOINTS = frozenset({"reviews.embed"})
+
+
+NO_SESSION_PREFIXES = ("/embed/",)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The cookie session, except under NO_SESSION_PREFIXES (public pages that caches keep):
+    there the visitor's cookie is not read (anonymous, empty) and the session is never saved,
+    so such an answer carries no Set-Cookie (a logged-in visitor's refreshed session that a
+    shared cache would keep and hand out) and no "Vary: Cookie"."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(NO_SESSION_PREFIXES):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if request.path.startswith(NO_SESSION_PREFIXES):
+            return None
+        return super().save_session(app, session, response)
+
+
 def select_locale() -> str:
     langs = ["de", "en", "cs"]
+    if request.endpoint in NO_SESSION_ENDPOINTS:
+        lang = request.args.get("lang")
+        return lang if lang in langs else "de"
     if request.path.startswith("/api/"):
         # Channels have no session: their Accept-Language, else English.
         return request.accept_languages.best_match(langs) or "en"
@@ -63,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.url_map.converters["id"] = IdConverter
+    app.session_interface = SessionInterface()
 
     db.init_app(app)
     with app.app_context():
@@ -115,7 +145,8 @@ def create_app(config: dict | None = None) -> Flask:
     @app.before_request
     def session_timeout():
         """R80: 30 minutes without a request end the session."""
-        if request.endpoint == "static" or request.blueprint == "api" or not current_user.is_authenticated:
+        if (request.endpoint == "static" or request.blueprint == "api" or request.endpoint in NO_SESSION_ENDPOINTS
+                or not current_user.is_authenticated):
             return None  # the API and static files have no cookie session to time out
         now = clock.now().timestamp()
         seen = session.get("seen", now)

@@ -7,13 +7,14 @@ to inject no indicator style). tests/web/test_headers.py and tests/browser/test_
 every page to that.
 
 Framing is refused everywhere (`frame-ancestors 'none'` and `X-Frame-Options: DENY`). A page
-that is meant to be embedded later opts in with `@frameable(...)`; nothing does yet.
+that is meant to be embedded opts in with `@frameable(...)`, or per answer with `frame_by(...)`
+(the public review block: the origins its tourist office configured).
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 
 POLICY = {
     "default-src": "'self'",
@@ -32,7 +33,8 @@ HSTS = "max-age=31536000; includeSubDomains"
 # GET answers without guest data that keep ordinary caching: static files, the public
 # iCal export (a secret URL with booked nights only; its view sends `private, max-age=300`)
 # and the API's description. Every other answer may show guest data and is `no-store`.
-CACHEABLE = frozenset({"static", "channels.export", "api.openapi"})
+# The public review block (reviews.embed) shows published reviews only: `public, max-age=300`.
+CACHEABLE = frozenset({"static", "channels.export", "api.openapi", "reviews.embed"})
 
 
 def frameable(*ancestors: str) -> Callable:
@@ -57,8 +59,17 @@ def frameable(*ancestors: str) -> Callable:
 
 
 def _frame_ancestors() -> tuple[str, ...] | None:
+    chosen = g.get("frame_ancestors")  # set by a view whose framers depend on the data (frame_by)
+    if chosen is not None:
+        return chosen
     view = current_app.view_functions.get(request.endpoint or "")
     return getattr(view, "frame_ancestors", None)
+
+
+def frame_by(*ancestors: str) -> None:
+    """Let this response be framed by `ancestors` (origins read from the database, e.g. a
+    tourist office's website for its public review block); none: `frame-ancestors 'none'`."""
+    g.frame_ancestors = tuple(ancestors) or ("'none'",)
 
 
 def content_security_policy(frame_ancestors: tuple[str, ...] | None = None) -> str:
@@ -82,7 +93,7 @@ def register(app: Flask) -> None:
         ancestors = _frame_ancestors()
         resp.headers["Content-Security-Policy"] = content_security_policy(ancestors)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        if ancestors is None:
+        if ancestors is None or ancestors == ("'none'",):
             resp.headers["X-Frame-Options"] = "DENY"
         elif ancestors == ("'self'",):
             resp.headers["X-Frame-Options"] = "SAMEORIGIN"
@@ -93,7 +104,9 @@ def register(app: Flask) -> None:
             # Only where the site is served over HTTPS: a browser that saw it on plain http
             # would otherwise lock the host out for a year.
             resp.headers["Strict-Transport-Security"] = HSTS
-        if _shows_guest_data():
+        if _shows_guest_data() or (resp.status_code >= 400 and "Cache-Control" not in resp.headers):
+            # (An error on a cacheable address, e.g. the review block of a property whose
+            # contract is not active yet, is not kept either: it may be there tomorrow.)
             # Logged-in pages, their fragments and error pages, and every API answer: never
             # kept by the browser (back button after logout) or by a proxy.
             resp.headers["Cache-Control"] = "no-store"
