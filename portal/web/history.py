@@ -154,6 +154,14 @@ def _details(action: str, p: dict, currency: str) -> str:
         return f"{p['category']}: {', '.join(p.get('units', []))}"
     if action == "unit_deleted" and "unit" in p:
         return f"{p.get('category', '')}: {p['unit']}"
+    if action in ("review_replied", "review_reply_edited", "review_reported") and "review" in p:
+        said = p.get("reply") if "reply" in p else p.get("reason", "")
+        return f"{p.get('author', '')}, {_date(p.get('written_on'))}: {said}"
+    if action in ("review_received", "review_updated") and "partner_review_id" in p:
+        return f"{p.get('author', '')}, {_date(p.get('written_on'))} ({p['partner_review_id']})"
+    if action == "review_totals" and p.get("partner_totals"):
+        count, average = p["partner_totals"]
+        return gettext("%(count)s reviews, average %(average)s", count=count, average=average or "–")
     if action == "password_changed":
         return p.get("email", "")
     if action == "signed_out_everywhere":

@@ -24,6 +24,11 @@ ACTIONS = {
     "risk_free_withdrawn": _l("Risk-free programme withdrawn by the platform"),
     "risk_free_joined": _l("Joined the risk-free programme"), "risk_free_left": _l("Left the risk-free programme"),
     "units_moved": _l("Bookings moved between rooms (double booking)"),
+    "review_replied": _l("Review answered"), "review_reply_edited": _l("Reply to a review edited"),
+    "review_reported": _l("Review reported as inappropriate"),
+    "review_received": _l("Review received from the review partner"),
+    "review_updated": _l("Review updated by the review partner"),
+    "review_totals": _l("Review partner's totals updated"),
 }
 
 

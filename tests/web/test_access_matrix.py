@@ -176,14 +176,14 @@ CASES = [
          lambda w, p: f"/p/{p.slug}/policies/risk-free/join", lambda w, p: {}, writes=False, allowed_status=409),
     # Settings - Modules (R30), iCal, messages.
     Case("modules", "/p/<slug>/modules", "GET", lambda w, p: f"/p/{p.slug}/modules"),
-    Case("module-on", "/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/on", "POST", lambda w, p: f"/p/{p.slug}/modules/booking/on",
+    Case("module-on", "/p/<slug>/modules/<any('tourist-office', 'slevomat', 'booking', 'e-domizil', 'api', 'holidaycheck'):channel>/on", "POST", lambda w, p: f"/p/{p.slug}/modules/booking/on",
          lambda w, p: {"booking-hold_minutes": "30", "booking-webhook_url": "", "booking-payment_mode": "on_arrival"}),
-    Case("module-regenerate", "/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/regenerate", "POST",
+    Case("module-regenerate", "/p/<slug>/modules/<any('tourist-office', 'slevomat', 'booking', 'e-domizil', 'api', 'holidaycheck'):channel>/regenerate", "POST",
          lambda w, p: f"/p/{p.slug}/modules/slevomat/regenerate", lambda w, p: {}),
-    Case("module-off", "/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/off", "POST",
+    Case("module-off", "/p/<slug>/modules/<any('tourist-office', 'slevomat', 'booking', 'e-domizil', 'api', 'holidaycheck'):channel>/off", "POST",
          lambda w, p: f"/p/{p.slug}/modules/slevomat/off", lambda w, p: {}),
     # Property A's Slevomat connection has no webhook address: the full sync says so and queues nothing.
-    Case("module-full-sync", "/p/<slug>/modules/<any('tourist-office', slevomat, booking, 'e-domizil', api):channel>/full-sync",
+    Case("module-full-sync", "/p/<slug>/modules/<any('tourist-office', 'slevomat', 'booking', 'e-domizil', 'api', 'holidaycheck'):channel>/full-sync",
          "POST", lambda w, p: f"/p/{p.slug}/modules/slevomat/full-sync", lambda w, p: {}, writes=False),
     Case("calendars", "/p/<slug>/calendars", "GET", lambda w, p: f"/p/{p.slug}/calendars"),
     Case("calendar-add", "/p/<slug>/calendars", "POST", lambda w, p: f"/p/{p.slug}/calendars",
@@ -211,6 +211,8 @@ CASES = [
          lambda w, p: f"/api/v1/reservations/{p.online_id}/confirm", lambda w, p: {}, access="api"),
     Case("api-cancel", "/api/v1/reservations/<id:reservation_id>/cancel", "POST",
          lambda w, p: f"/api/v1/reservations/{p.online_id}/cancel", lambda w, p: {}, access="api"),
+    Case("api-review-create", "/api/v1/reviews", "POST", lambda w, p: "/api/v1/reviews", lambda w, p: {}, access="api"),
+    Case("api-reviews", "/api/v1/reviews", "GET", lambda w, p: "/api/v1/reviews", access="api"),
     # The tourist office's workspace.
     # Double bookings (issue 11). The world has none: an id no row has is a 404 for those who may
     # open the property (tests/web/test_conflicts_pages.py opens real ones, and 404s the others).
@@ -246,6 +248,13 @@ CASES = [
          lambda w, p: f"/p/{p.slug}/conflicts/2147483646/hand-over", lambda w, p: {}, writes=False,
          allowed_status=404),
     Case("office-conflicts", "/office/conflicts", "GET", lambda w, p: "/office/conflicts", access="staff"),
+    # Replies and reports under a review (R64): the world has no reviews, so an entitled actor
+    # meets "no such review" (404) and nothing is written; the others are refused before that.
+    Case("review-reply", "/p/<slug>/reviews/<id:review_id>/reply", "POST",
+         lambda w, p: f"/p/{p.slug}/reviews/2147483646/reply", lambda w, p: {}, writes=False, allowed_status=404),
+    Case("review-report", "/p/<slug>/reviews/<id:review_id>/report", "POST",
+         lambda w, p: f"/p/{p.slug}/reviews/2147483646/report", lambda w, p: {}, writes=False, allowed_status=404),
+    Case("office-reviews", "/office/reviews", "GET", lambda w, p: "/office/reviews", access="staff"),
     Case("office", "/office", "GET", lambda w, p: "/office", access="staff"),
     Case("office-create-host", "/office/hosts", "POST", lambda w, p: "/office/hosts",
          lambda w, p: {"host_name": "Nora Neu", "email": "nora@example.com", "property_name": "Haus Neu",
@@ -260,6 +269,14 @@ CASES = [
          lambda w, p: f"/office/p/{p.slug}/risk-free/on", lambda w, p: {}, access="staff_property"),
     Case("contract-activate", "/office/p/<slug>/contract/<any(activate, end):action>", "POST",
          lambda w, p: f"/office/p/{p.slug}/contract/activate", lambda w, p: {}, access="staff_property", target="C"),
+    # Guest reviews: the host's page, the public block (404: C's contract is not active), the
+    # office's websites that may frame the block (an admin has no office to set them for).
+    Case("reviews-page", "/p/<slug>/reviews", "GET", lambda w, p: f"/p/{p.slug}/reviews"),
+    Case("reviews-embed", "/embed/<slug>/reviews", "GET", lambda w, p: f"/embed/{p.slug}/reviews",
+         access="public", target="C", allowed_status=404),
+    Case("office-embed-get", "/office/embed", "GET", lambda w, p: "/office/embed", access="staff"),
+    Case("office-embed-post", "/office/embed", "POST", lambda w, p: "/office/embed",
+         lambda w, p: {"origins": "https://www.example.de"}, access="staff", staff_ok=frozenset({"staff1", "staff2"})),
 ]
 
 PROPERTY_CASES = [c for c in CASES if c.access == "property"]

@@ -13,6 +13,7 @@ from portal.web.render import hx_redirect, render
 from services.accounts import access, users
 from services.properties import registry
 from services.bookings import rehousing, risk_free as risk_free_programme
+from services.reviews import responses as review_responses
 from services.core import clock
 from services.core.errors import Invalid
 
@@ -83,3 +84,38 @@ def conflicts():
     now = clock.now()
     return render("office/conflicts.html", queue=queue, timedelta_day=dt.timedelta(days=1),
                   open_for=lambda since: format_timedelta(now - since, granularity="minute", threshold=1))
+
+
+@bp.route("/office/reviews")
+@login_required
+def reviews():
+    """The office's queue of reviews its hosts reported as inappropriate, newest first (R64, R65)."""
+    queue = review_responses.reported(db.session, current_user)
+    return render("office/reviews.html", queue=queue, excerpt=review_responses.excerpt)
+
+
+@bp.route("/office/embed", methods=["GET", "POST"])
+@login_required
+def embed_origins():
+    """The websites (origins) that may frame the public review blocks of the office's properties."""
+    from flask import request
+
+    from portal.blueprints.office.forms import EmbedOriginsForm
+    from services.reviews import origins as review_origins
+
+    access.require_staff(current_user)
+    office = current_user.office
+    form = EmbedOriginsForm(formdata=None, origins="\n".join(office.embed_origins.split()) if office else "")
+    status = 200
+    if request.method == "POST":
+        form = EmbedOriginsForm()
+        status = 422
+        if form.validate_on_submit():
+            try:
+                review_origins.set_embed_origins(db.session, current_user, form.origins.data or "")
+                flash(_("Websites saved."), "success")
+                return hx_redirect(url_for("office.embed_origins"))
+            except Invalid as e:
+                apply_errors(form, e)
+    props = [p for p in registry.office_properties(db.session, current_user) if p.contract_active]
+    return render("office/embed.html", status=status, form=form, office=office, props=props)
