@@ -16,6 +16,7 @@ from htmx_flask import request
 
 from portal import errors, security
 from portal.blueprints import register_all
+from services.core import storage
 from portal.cli import register as register_cli
 from portal.config import check_secret_key, from_env
 from portal.extensions import babel, csrf, db, htmx, limiter, login, migrate
@@ -95,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.session_interface = SessionInterface()
 
     db.init_app(app)
+    storage.configure(storage.FolderStorage(app.config["UPLOAD_DIR"]))
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(HERE), "migrations"))

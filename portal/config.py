@@ -76,6 +76,8 @@ def from_env(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
         "LANGUAGES": ["de", "en", "cs"],
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # Uploaded files (photos): a folder now, an object store later (services/core/storage.py).
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
         # E-mails to hosts go out through SMTP when MAIL_SERVER is set; otherwise they stay
         # in the portal's message log.
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),

@@ -75,6 +75,8 @@ NOTIFY_CHANNELS = ("booking", "e_domizil")  # sources whose connections start in
 SCOPES = ("booking", "reviews")
 REVIEW_PARTNERS = {"holidaycheck": "holidaycheck"}  # CLI/API name -> connection channel
 REVIEW_STATUSES = ("pending", "published", "archived")
+# R71: what a photo shows; "room" names a room category (Photo.category_id).
+PHOTO_MOTIVES = ("interior", "room", "view", "exterior", "food", "feature")
 DOUBLE_BOOKING_CAUSES = ("overbooked_push", "ical", "check")
 DOUBLE_BOOKING_STATUSES = ("open", "handed_over", "resolved")
 
@@ -670,4 +672,41 @@ class Review(Base):
         sa.Index("ix_review_property_id_status_written_on", "property_id", "status", "written_on"),
         sa.CheckConstraint(_one_of("status", REVIEW_STATUSES), name="status"),
         sa.CheckConstraint("scale_max > scale_min", name="scale"),
+    )
+
+
+class Photo(Base):
+    """An accepted photo of a property (R70-R73). The files (original kept privately without
+    personal metadata, a web size and a thumbnail as WebP) live behind services/core/storage.py
+    under generated keys; exactly one photo of a property with photos is the cover."""
+
+    __tablename__ = "photo"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"))
+    category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("room_category.id", ondelete="SET NULL"))
+    motive: Mapped[str | None] = mapped_column(sa.String(20))
+    description: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    position: Mapped[int] = mapped_column()
+    is_cover: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    original_key: Mapped[str] = mapped_column(sa.String(200))
+    web_key: Mapped[str] = mapped_column(sa.String(200))
+    thumb_key: Mapped[str] = mapped_column(sa.String(200))
+    width: Mapped[int] = mapped_column()  # of the stored original, orientation applied
+    height: Mapped[int] = mapped_column()
+    source_format: Mapped[str] = mapped_column(sa.String(10))  # JPEG, PNG, WEBP, HEIF as uploaded
+    size_bytes: Mapped[int] = mapped_column()  # of the upload
+    phash: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")  # perceptual hash, hex
+    warnings: Mapped[list | None] = mapped_column(sa.JSON)  # what a photo editor would point out (never refused)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    prop: Mapped[Property] = relationship()
+    category: Mapped[RoomCategory | None] = relationship()
+    uploaded_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.Index("ix_photo_property_id_position", "property_id", "position"),
+        sa.Index("uq_photo_one_cover", "property_id", unique=True,
+                 sqlite_where=sa.text("is_cover"), postgresql_where=sa.text("is_cover")),
+        sa.CheckConstraint(_one_of("motive", PHOTO_MOTIVES), name="motive"),
     )

@@ -42,6 +42,7 @@ BASE_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test",
     "SQLALCHEMY_DATABASE_URI": database_url(),
+    "UPLOAD_DIR": tempfile.mkdtemp(prefix="portal-uploads-"),  # photos of this run, never instance/
 }
 
 
