@@ -66,6 +66,9 @@ def test_copy_button_puts_the_key_on_the_clipboard_or_selects_it(open_tab, seed,
     expect(key).to_be_visible()
     text = key.inner_text().strip()
     assert text.startswith("hp_")
+    # The key shows as soon as the answer is parsed; its copy script runs just after (deferred):
+    # a click before that would do nothing (CI under load caught it).
+    page.wait_for_load_state("load")
     button = page.locator('button[data-copy="#new-key"]')
     button.click()
     status = button.locator("xpath=following-sibling::span[@data-copy-status][1]")
