@@ -39,11 +39,12 @@ class IdConverter(IntegerConverter):
 
 
 # Public pages without a session (no login, no cookie read or set): the review block that the
-# tourist office's website frames (portal/blueprints/reviews/embed.py); its language is `?lang=`.
-NO_SESSION_ENDPOINTS = frozenset({"reviews.embed"})
+# tourist office's website frames (portal/blueprints/reviews/embed.py); its language is `?lang=`;
+# the public photo files (portal/blueprints/photos/files.py).
+NO_SESSION_ENDPOINTS = frozenset({"reviews.embed", "photos.public_file"})
 
 
-NO_SESSION_PREFIXES = ("/embed/",)
+NO_SESSION_PREFIXES = ("/embed/", "/public/photos/")
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -34,7 +34,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 # iCal export (a secret URL with booked nights only; its view sends `private, max-age=300`)
 # and the API's description. Every other answer may show guest data and is `no-store`.
 # The public review block (reviews.embed) shows published reviews only: `public, max-age=300`.
-CACHEABLE = frozenset({"static", "channels.export", "api.openapi", "reviews.embed"})
+# Photo files (portal/blueprints/photos/files.py) set their own: `private` for the property's
+# users, `public` for the public sizes.
+CACHEABLE = frozenset({"static", "channels.export", "api.openapi", "reviews.embed", "photos.file",
+                       "photos.public_file"})
 
 
 def frameable(*ancestors: str) -> Callable:

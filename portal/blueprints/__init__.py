@@ -7,6 +7,7 @@ from portal.blueprints.channels import bp as channels
 from portal.blueprints.conflicts import bp as conflicts
 from portal.blueprints.main import bp as main
 from portal.blueprints.office import bp as office
+from portal.blueprints.photos import bp as photos
 from portal.blueprints.properties import bp as properties
 from portal.blueprints.reviews import bp as reviews
 from portal.extensions import csrf
@@ -16,5 +17,5 @@ def register_all(app) -> None:
     # The API authenticates by key, not by cookie: no CSRF token (its rate limit is set
     # where its blueprint is made).
     csrf.exempt(api)
-    for bp in (auth, main, calendar, bookings, properties, office, channels, conflicts, reviews, api):
+    for bp in (auth, main, calendar, bookings, properties, photos, office, channels, conflicts, reviews, api):
         app.register_blueprint(bp)

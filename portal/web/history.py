@@ -15,6 +15,7 @@ from portal.web.labels import ACTIONS, INVENTORY_MODE_LABELS, PAYMENT_LABELS, _c
 from portal.web.records import _params, audit_summary
 from services.availability.undo import MAX_SHOWN
 from services.core.i18n import Message, _l, stored
+from services.properties.photos import motive_label
 
 # Actions recorded by this part of the portal, besides those portal.web.labels names.
 MORE_ACTIONS = {"rates_undo": _l("Change undone"), "gap_fix": _l("Gap closed")}
@@ -162,11 +163,47 @@ def _details(action: str, p: dict, currency: str) -> str:
     if action == "review_totals" and p.get("partner_totals"):
         count, average = p["partner_totals"]
         return gettext("%(count)s reviews, average %(average)s", count=count, average=average or "–")
+    if action in PHOTO_ACTIONS and ("photo" in p or action == "photos_reordered"):
+        return _photo(action, p)
+    if action == "photos_uploaded" and "accepted" in p:  # services/properties/photo_intake.py
+        accepted = ngettext("%(num)s photo accepted", "%(num)s photos accepted", p["accepted"])
+        refused = ngettext("%(num)s refused", "%(num)s refused", p["refused"]) if p.get("refused") else ""
+        return f"{accepted}, {refused}" if refused else accepted
     if action == "password_changed":
         return p.get("email", "")
     if action == "signed_out_everywhere":
         return p.get("name", "")
     return audit_summary_params(p)
+
+
+PHOTO_ACTIONS = ("photo_changed", "photo_moved", "photos_reordered", "photo_cover", "photo_deleted")
+PHOTO_FIELDS = {"motive": _l("Motive"), "category": _l("Room category"), "description": _l("Description")}
+
+
+def _photo(action: str, p: dict) -> str:
+    """A photo's history line (services/properties/photos.py): photos are named by their place."""
+    def said(field: str, value) -> str:
+        if field == "motive":
+            return tr(motive_label(value)) if value else "–"
+        return f"“{value}”" if field == "description" and value else (value or "–")
+
+    if action == "photos_reordered":
+        return gettext("%(moved)s of %(photos)s photos in a new place", moved=p.get("moved", ""), photos=p.get("photos", ""))
+    head = gettext("Photo %(place)s", place=p["photo"])
+    if action == "photo_changed":
+        changes = p.get("changes", {})
+        return head + ": " + "; ".join(_old_new(PHOTO_FIELDS[f], said(f, changes[f][0]), said(f, changes[f][1]))
+                                       for f in PHOTO_FIELDS if f in changes)
+    if action == "photo_moved":
+        return gettext("Photo %(place)s → place %(to)s", place=p["photo"], to=p.get("to", ""))
+    if action == "photo_cover":
+        text = head + (f" “{p['description']}”" if p.get("description") else "")
+        return text + (" · " + gettext("before: photo %(place)s", place=p["before"]) if p.get("before") else "")
+    if action == "photo_deleted":
+        text = head + (f" ({said('motive', p['motive'])})" if p.get("motive") else "") + \
+            (f" “{p['description']}”" if p.get("description") else "")
+        return text + (" · " + gettext("photo %(place)s is the cover now", place=p["cover"]) if p.get("cover") else "")
+    return head
 
 
 def audit_summary_params(p: dict) -> str:

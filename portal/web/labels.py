@@ -29,6 +29,9 @@ ACTIONS = {
     "review_received": _l("Review received from the review partner"),
     "review_updated": _l("Review updated by the review partner"),
     "review_totals": _l("Review partner's totals updated"),
+    "photos_uploaded": _l("Photos uploaded"), "photo_changed": _l("Photo described"), "photo_moved": _l("Photo moved"),
+    "photos_reordered": _l("Photos put in a new order"), "photo_cover": _l("New cover photo"),
+    "photo_deleted": _l("Photo deleted"),
 }
 
 

@@ -16,6 +16,7 @@ a refused POST changes nothing in the database; no GET writes anything.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlsplit
@@ -23,6 +24,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.factories import PASSWORD
+from tests.photo_rows import make_photo
+from tests.web import photo_images
 from tests.web.conftest import HTMX, TODAY, assert_no_trace, login, snapshot
 
 ACTORS = ["anonymous", "host_a", "host_b", "host_c", "staff1", "staff2", "admin"]
@@ -53,6 +56,7 @@ class Case:
     staff_ok: frozenset = field(default_factory=lambda: frozenset({"staff1", "staff2", "admin"}))
     writes: bool | None = None  # an allowed request changes the database (default: every non-public POST)
     allowed_status: int | None = None  # what an allowed request answers when it is not a success
+    page: bool = True  # an allowed answer is a page naming the property (not a file)
 
     def __post_init__(self):
         if self.writes is None:
@@ -277,9 +281,54 @@ CASES = [
     Case("office-embed-get", "/office/embed", "GET", lambda w, p: "/office/embed", access="staff"),
     Case("office-embed-post", "/office/embed", "POST", lambda w, p: "/office/embed",
          lambda w, p: {"origins": "https://www.example.de"}, access="staff", staff_ok=frozenset({"staff1", "staff2"})),
+    # Photos (issue 13): the page and the upload (a real 2048 x 1536 JPEG, confirmed), each file
+    # of the world's photo (the `world` fixture below adds one to every property); the public
+    # sizes of a property with an active contract for anyone, of C (not active) for no one.
+    Case("photos-page", "/p/<slug>/photos", "GET", lambda w, p: f"/p/{p.slug}/photos"),
+    Case("photos-upload", "/p/<slug>/photos", "POST", lambda w, p: f"/p/{p.slug}/photos",
+         lambda w, p: {"photos": (io.BytesIO(photo_images.small_jpeg()), "garten.jpg"), "confirm_no_text": "y"}),
+    *(Case(f"photo-file-{v}", "/p/<slug>/photos/<id:photo_id>/<any(thumb, web, original):variant>", "GET",
+           lambda w, p, v=v: f"/p/{p.slug}/photos/{p.photo_id}/{v}", page=False) for v in ("thumb", "web", "original")),
+    Case("photo-public-web", "/public/photos/<id:photo_id>/<any(thumb, web):variant>", "GET",
+         lambda w, p: f"/public/photos/{p.photo_id}/web", access="public", page=False),
+    Case("photo-public-thumb-inactive", "/public/photos/<id:photo_id>/<any(thumb, web):variant>", "GET",
+         lambda w, p: f"/public/photos/{p.photo_id}/thumb", access="public", target="C", allowed_status=404,
+         page=False),
+    # Arranging photos: the world's one photo of each property is first and the cover already,
+    # so moving it, the order and the cover change nothing; the details change its motive;
+    # deleting asks first without scripts (a page), and deletes with confirm=yes. The office's
+    # zip of its photos (an admin names the office: 404 without).
+    Case("photo-details", "/p/<slug>/photos/<id:photo_id>/details", "POST",
+         lambda w, p: f"/p/{p.slug}/photos/{p.photo_id}/details",
+         lambda w, p: {"motive": "view", "category_id": "", "description": "Blick"}),
+    Case("photo-move", "/p/<slug>/photos/<id:photo_id>/move/<any(up, down):direction>", "POST",
+         lambda w, p: f"/p/{p.slug}/photos/{p.photo_id}/move/down", lambda w, p: {}, writes=False),
+    Case("photos-order", "/p/<slug>/photos/order", "POST", lambda w, p: f"/p/{p.slug}/photos/order",
+         lambda w, p: {"order": str(p.photo_id)}, writes=False),
+    Case("photo-cover", "/p/<slug>/photos/<id:photo_id>/cover", "POST",
+         lambda w, p: f"/p/{p.slug}/photos/{p.photo_id}/cover", lambda w, p: {}, writes=False),
+    Case("photo-delete-ask", "/p/<slug>/photos/<id:photo_id>/delete", "POST",
+         lambda w, p: f"/p/{p.slug}/photos/{p.photo_id}/delete", lambda w, p: {}, writes=False),
+    Case("photo-delete", "/p/<slug>/photos/<id:photo_id>/delete", "POST",
+         lambda w, p: f"/p/{p.slug}/photos/{p.photo_id}/delete", lambda w, p: {"confirm": "yes"}),
+    Case("office-photos", "/office/photos.zip", "GET", lambda w, p: "/office/photos.zip", access="staff",
+         staff_ok=frozenset({"staff1", "staff2"}), page=False),
 ]
 
 PROPERTY_CASES = [c for c in CASES if c.access == "property"]
+
+
+@pytest.fixture
+def world(world, db_session):
+    """The web tests' world with one photo in each property (its files are dummy bytes, its
+    description carries the property's marker: only insiders may ever see it)."""
+    with db_session() as s:
+        photos = {key: make_photo(s, p.id, motive="exterior", description=f"Haus {p.markers[0]}", commit=False)
+                  for key, p in world.props.items()}
+        s.commit()
+        for key, photo in photos.items():
+            world.props[key].photo_id = photo.id
+    return world
 
 
 def expected(case: Case, actor: str) -> str:
@@ -336,7 +385,7 @@ def test_access(app, client, world, actor, case):
     before = snapshot(app)
 
     resp = _request(client, case, world, p)
-    body = resp.get_data(as_text=True)
+    body = resp.get_data().decode("utf-8", "replace")  # a zip too: its names and photos.csv stay readable
     outcome = expected(case, actor)
 
     assert resp.status_code < 500, body[:1000]
@@ -358,7 +407,7 @@ def test_access(app, client, world, actor, case):
             assert resp.status_code == case.allowed_status, (resp.status_code, body[:2000])
         else:
             assert 200 <= resp.status_code < 400, (resp.status_code, body[:2000])
-        if case.access == "property" and resp.status_code == 200:
+        if case.access == "property" and resp.status_code == 200 and case.page:
             assert p.name in body  # the page really shows the property
     if outcome != ALLOWED or case.method == "GET":
         assert snapshot(app) == before, "a refused request or a GET changed the database"
@@ -406,7 +455,7 @@ def test_staff_reach_exactly_the_properties_of_their_office(client, world, staff
         body = resp.get_data(as_text=True)
         if allowed:
             assert resp.status_code == (case.allowed_status or 200), case
-            if resp.status_code == 200:
+            if resp.status_code == 200 and case.page:
                 assert p.name in body
         else:
             assert resp.status_code == 403, case
@@ -447,6 +496,13 @@ def _foreign_id_requests(w):
                                                 "weekdays": list(range(7)), "price": "1.00"}, 422),
         ("POST", f"/p/{a.slug}/costs", {"x-name": "X", "x-amount": "1", "x-per": "stay",
                                         "x-category_id": str(b.cat_id)}, 422),
+        *(("GET", f"/p/{a.slug}/photos/{b.photo_id}/{v}", None, 404) for v in ("thumb", "web", "original")),
+        ("POST", f"/p/{a.slug}/photos/{b.photo_id}/details", {"motive": "view"}, 404),
+        ("POST", f"/p/{a.slug}/photos/{b.photo_id}/move/up", {}, 404),
+        ("POST", f"/p/{a.slug}/photos/{b.photo_id}/cover", {}, 404),
+        ("POST", f"/p/{a.slug}/photos/{b.photo_id}/delete", {}, 404),
+        ("POST", f"/p/{a.slug}/photos/{b.photo_id}/delete", {"confirm": "yes"}, 404),
+        ("POST", f"/p/{a.slug}/photos/order", {"order": f"{a.photo_id},{b.photo_id}"}, 422),
     ]
 
 

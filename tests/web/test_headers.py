@@ -39,8 +39,9 @@ HX_TRIGGER = re.compile(r"""\s(?:data-)?hx-trigger\s*=\s*(?:"([^"]*)"|'([^']*)')
 # keyup[key=='Enter']; a `[` elsewhere belongs to a selector (from:input[type=date]).
 TRIGGER_FILTER = re.compile(r"(?:^|,)\s*(?:every\s+[^\s,\[]+\s*|[^\s,\[]+)\[")
 
-# The HTML pages of the matrix: every GET route but the API, the iCal file and the health check.
-PAGES = [c for c in CASES if c.method == "GET" and c.access not in ("api",)
+# The HTML pages of the matrix: every GET route but the API, the iCal file, the health check
+# and files (photos: tests/web/test_photo_files.py).
+PAGES = [c for c in CASES if c.method == "GET" and c.access not in ("api",) and c.page
          and c.rule not in ("/ical/<token>.ics", "/healthz", "/api/v1/openapi.json")]
 
 
