@@ -39,6 +39,7 @@ from services.core.errors import Invalid
 from services.core.i18n import Message, _l
 from services.models import PHOTO_MOTIVES, Photo, Property, RoomCategory, User
 from services.properties import imaging
+from services.properties.photos import category_id_of as _category_id
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +73,6 @@ def _shown_name(name: str | None) -> str:
     if len(name) > MAX_FILENAME:
         name = name[:MAX_FILENAME - 1] + "…"
     return name or "?"
-
-
-def _category_id(value) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return -1
-    if isinstance(value, int):
-        return value
-    n = inputs.whole(str(value).strip())
-    return n if n is not None else -1
 
 
 def _motive_and_category(session: Session, prop: Property, motive, category_id, errors: dict) -> tuple[str | None, int | None]:

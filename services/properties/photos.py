@@ -116,7 +116,9 @@ def _excerpt(text: str, n: int = 80) -> str:
 
 # -- motive, description ------------------------------------------------------------------------
 
-def _category_id(value) -> int | None:
+def category_id_of(value) -> int | None:
+    """A room category id as a form or the upload sends it: None when empty, -1 when not a
+    whole number (no category has it: the caller's check says "choose one of this property's")."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -139,7 +141,7 @@ def update(session: Session, actor: User, prop: Property, photo_id: int, motive:
     elif motive not in PHOTO_MOTIVES:
         errors["motive"] = _l("Choose one of the motives in the list.")
     description = inputs.line(description, "description", errors, max_len=MAX_DESCRIPTION)
-    cat_id = _category_id(category_id)
+    cat_id = category_id_of(category_id)
     category = None
     if motive == "room":
         if cat_id is None:
