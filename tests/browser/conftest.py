@@ -33,6 +33,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 SHOTS = os.environ.get("SHOTS", os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts", "screenshots"))
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
+PHONE_375 = {"width": 375, "height": 740}  # the narrowest phone the pages are checked at
 REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
 
 

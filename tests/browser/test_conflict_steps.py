@@ -16,6 +16,8 @@ from services.core import clock
 from services.models import UnplacedNight
 from tests.factories import PASSWORD, make_office, make_property, make_user, new_booking
 
+from tests.browser.conftest import PHONE_375
+
 pytestmark = pytest.mark.browser
 
 try:
@@ -23,7 +25,6 @@ try:
 except ImportError:  # skipped (or failed, with REQUIRE_BROWSER=1) by conftest.py
     expect = None
 
-PHONE = {"width": 375, "height": 740}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _no_sideways_scroll(page):
 
 def test_a_host_on_a_phone_walks_the_r13_steps(open_tab, rehousing_case):
     c = rehousing_case
-    tab = open_tab(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    tab = open_tab(viewport=PHONE_375, is_mobile=True, has_touch=True, device_scale_factor=2)
     tab.console.allow(r"status of 409")  # the refused new dates: a 409 answer, swapped in
     tab.console.allow(r"Response Status Error Code 409 from /p/")
     page = tab.page

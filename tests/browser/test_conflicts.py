@@ -14,6 +14,8 @@ from tests.browser.test_accessibility import axe_problems
 from tests.conflict_scenarios import fragmented
 from tests.factories import PASSWORD, make_property, make_user
 
+from tests.browser.conftest import PHONE_375
+
 pytestmark = pytest.mark.browser
 
 try:
@@ -21,7 +23,6 @@ try:
 except ImportError:  # skipped (or failed, with REQUIRE_BROWSER=1) by conftest.py
     expect = None
 
-PHONE_375 = {"width": 375, "height": 740}
 
 
 @dataclasses.dataclass(frozen=True)

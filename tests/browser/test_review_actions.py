@@ -14,6 +14,8 @@ from services.core import clock
 from services.models import ChannelConnection, Review
 from tests.factories import PASSWORD, make_office, make_property, make_user
 
+from tests.browser.conftest import PHONE_375
+
 pytestmark = pytest.mark.browser
 
 try:
@@ -21,7 +23,6 @@ try:
 except ImportError:  # skipped (or failed, with REQUIRE_BROWSER=1) by conftest.py
     expect = None
 
-PHONE = {"width": 375, "height": 740}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _no_sideways_scroll(page):
 
 def test_a_host_replies_and_reports_in_place(open_tab, reviewed):
     c = reviewed
-    tab = open_tab(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    tab = open_tab(viewport=PHONE_375, is_mobile=True, has_touch=True, device_scale_factor=2)
     tab.console.allow(r"status of 422")  # the empty reply: a 422 answer, swapped in
     tab.console.allow(r"Response Status Error Code 422 from /p/")
     page = tab.page
