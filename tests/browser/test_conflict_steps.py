@@ -14,9 +14,8 @@ from services.availability import inventory
 from services.bookings import conflicts
 from services.core import clock
 from services.models import UnplacedNight
-from tests.factories import PASSWORD, make_office, make_property, make_user, new_booking
-
 from tests.browser.conftest import PHONE_375
+from tests.factories import PASSWORD, make_office, make_property, make_user, new_booking
 
 pytestmark = pytest.mark.browser
 

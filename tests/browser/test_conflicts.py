@@ -10,11 +10,10 @@ import re
 import pytest
 
 from services.core import clock
+from tests.browser.conftest import PHONE_375
 from tests.browser.test_accessibility import axe_problems
 from tests.conflict_scenarios import fragmented
 from tests.factories import PASSWORD, make_property, make_user
-
-from tests.browser.conftest import PHONE_375
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,8 @@ import pytest
 
 from services.core import clock
 from services.models import ChannelConnection, Review
-from tests.factories import PASSWORD, make_office, make_property, make_user
-
 from tests.browser.conftest import PHONE_375
+from tests.factories import PASSWORD, make_office, make_property, make_user
 
 pytestmark = pytest.mark.browser
 
