@@ -78,6 +78,19 @@ REVIEW_STATUSES = ("pending", "published", "archived")
 # R71: what a photo shows; "room" names a room category (Photo.category_id).
 PHOTO_MOTIVES = ("interior", "room", "view", "exterior", "food", "feature")
 DOUBLE_BOOKING_CAUSES = ("overbooked_push", "ical", "check")
+# The brokerage contract's life (issue 14): invited (host registered, no access yet), active,
+# suspended (access and channel keys stopped for now), ended (kept as history).
+CONTRACT_STATES = ("invited", "active", "suspended", "ended")
+# One-time links e-mailed to a user: an invitation to set the first password, or a reset.
+TOKEN_PURPOSES = ("invite", "reset")
+# What an e-mail is: to the host about their property (the message log shows only these), to the
+# tourist office, to a channel's contact, or about an account (a link to set a password: never logged).
+MAIL_KINDS = ("host", "office", "channel", "account")
+# How a guest told the host they cancel (R20), and what became of the host's report.
+TOLD_BY = ("email", "phone", "letter", "in_person", "other")
+CANCELLATION_REPORT_STATUSES = ("waiting", "cancelled", "declined")
+# Who cancelled a booking: the host (own bookings), the tourist office (R20), the channel (R32), staff resolving a double booking.
+CANCELLED_VIA = ("host", "office", "channel", "double_booking")
 DOUBLE_BOOKING_STATUSES = ("open", "handed_over", "resolved")
 
 
@@ -96,6 +109,9 @@ class Office(Base):
     # Origins (space-separated, e.g. "https://www.musterstadt.de") that may frame the public
     # review block of its properties (CSP frame-ancestors); empty: none.
     embed_origins: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # Where a host in trouble reaches the office (R25): shown on every host page with the e-mail.
+    phone: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    opening_hours: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
 
 
 class User(Base):
@@ -152,8 +168,13 @@ class Property(Base):
     email: Mapped[str] = mapped_column(sa.String(254), default="")
     timezone: Mapped[str] = mapped_column(sa.String(40), default="Europe/Berlin")
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
-    # The brokerage contract (Vermittlungsvertrag): the host has access once staff set it.
+    # Set while the current brokerage contract (Contract, services/office/contracts.py) is
+    # active, None otherwise: the one column access checks, channel keys and the public search
+    # read. Only the contract use cases write it.
     contract_active_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The last change to the plan (quotas, prices, restrictions, own bookings) by anyone: the
+    # office's home shows it as "calendar last maintained".
+    calendar_maintained_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Goes up with every change that can alter availability or prices (inventory.touch), so
     # a cached availability answer can be checked for freshness with one indexed read.
     inventory_version: Mapped[int] = mapped_column(default=0)
@@ -317,6 +338,16 @@ class Booking(Base):
     commission_kept: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     replacement_extra_cost: Mapped[Decimal | None] = mapped_column(Total)
     rehoused_at_id: Mapped[int | None] = mapped_column(sa.ForeignKey("room_category.id"))
+    # When and through whom it was cancelled (None for bookings cancelled before issue 14), and
+    # the fee the host bills the guest directly (R21), proposed from the host's terms.
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_via: Mapped[str | None] = mapped_column(sa.String(20))
+    cancellation_fee: Mapped[Decimal | None] = mapped_column(Total)
+    cancellation_fee_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # R32: the host's request that the channel cancel went as this webhook or this e-mail (to the
+    # connection's contact); delivered when that row was delivered or sent.
+    cancel_request_event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox_event.id", ondelete="SET NULL"))
+    cancel_request_mail_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_message.id", ondelete="SET NULL"))
 
     prop: Mapped[Property] = relationship()
     category: Mapped[RoomCategory] = relationship(foreign_keys=[category_id])  # not rehoused_at_id
@@ -329,6 +360,7 @@ class Booking(Base):
         sa.CheckConstraint(_one_of("status", STATUSES), name="status"),
         sa.CheckConstraint(_one_of("payment_mode", PAYMENT_MODES), name="payment_mode"),
         sa.UniqueConstraint("connection_id", "external_id"),
+        sa.CheckConstraint(_one_of("cancelled_via", CANCELLED_VIA), name="cancelled_via"),
     )
 
     @property
@@ -469,6 +501,8 @@ class ChannelConnection(Base):
     # A review partner's totals over all the property's reviews, where it sends them (R62).
     review_count: Mapped[int | None] = mapped_column(default=None)
     review_average: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
+    # The channel's contact for what has no webhook (R32: a request to cancel goes there by e-mail).
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
@@ -531,6 +565,11 @@ class MailMessage(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    # Only "host" mails make the host's message log; an "account" mail's body (a one-time link)
+    # is wiped once it was sent or written to the mail folder.
+    kind: Mapped[str] = mapped_column(sa.String(10), default="host", server_default="host")
+
+    __table_args__ = (sa.CheckConstraint(_one_of("kind", MAIL_KINDS), name="kind"),)
 
 
 class IcalFeed(Base):
@@ -709,4 +748,139 @@ class Photo(Base):
         sa.Index("uq_photo_one_cover", "property_id", unique=True,
                  sqlite_where=sa.text("is_cover"), postgresql_where=sa.text("is_cover")),
         sa.CheckConstraint(_one_of("motive", PHOTO_MOTIVES), name="motive"),
+    )
+
+
+class Contract(Base):
+    """A brokerage contract (Vermittlungsvertrag) between the office and a property's host.
+
+    A property has at most one contract that has not ended (a partial unique index); ended ones
+    stay as history. Its state changes are ContractEvent rows; its commission rates per channel
+    (CommissionRate) are what the statements apply (R23)."""
+
+    __tablename__ = "contract"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"))
+    state: Mapped[str] = mapped_column(sa.String(10), default="invited")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # first activation
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # latest suspension
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    prop: Mapped[Property] = relationship()
+    rates: Mapped[list[CommissionRate]] = relationship(order_by="CommissionRate.channel",
+                                                       cascade="all, delete-orphan")
+    events: Mapped[list[ContractEvent]] = relationship(order_by="ContractEvent.id")
+
+    __table_args__ = (
+        sa.Index("ix_contract_property_id", "property_id"),
+        sa.Index("uq_contract_current", "property_id", unique=True,
+                 sqlite_where=sa.text("state != 'ended'"), postgresql_where=sa.text("state != 'ended'")),
+        sa.CheckConstraint(_one_of("state", CONTRACT_STATES), name="state"),
+    )
+
+
+class CommissionRate(Base):
+    """The commission of one channel under a contract, in percent of the commissionable amount."""
+
+    __tablename__ = "commission_rate"
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(20), primary_key=True)  # a booking source, e.g. "booking"
+    percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+
+    __table_args__ = (sa.CheckConstraint("percent >= 0 AND percent <= 100", name="percent"),)
+
+
+class ContractEvent(Base):
+    """One change of a contract's state (or its rates), with who made it and why."""
+
+    __tablename__ = "contract_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contract.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    state: Mapped[str] = mapped_column(sa.String(10))  # the state after the change
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Terms(Base):
+    """Terms (AGB): the office's model terms (office_id set) or a host's (property_id set), which
+    start as a copy of the model and may be edited (R6, R21, R22).
+
+    fee_schedule: the cancellation fees, [{"days": 30, "percent": "0"}, {"days": 8, "percent": "50"},
+    {"days": 0, "percent": "80"}]: cancelled at least `days` days before arrival, `percent` of the
+    booking's total; sorted by days, descending. deposit_percent of the total is due
+    deposit_days after booking; None: no deposit."""
+
+    __tablename__ = "terms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"), unique=True)
+    property_id: Mapped[int | None] = mapped_column(sa.ForeignKey("property.id"), unique=True)
+    fee_schedule: Mapped[list] = mapped_column(sa.JSON, default=list)
+    deposit_percent: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
+    deposit_days: Mapped[int | None] = mapped_column()
+    text: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    adopted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a host's: when taken from the model
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint("(office_id IS NULL) != (property_id IS NULL)", name="owner"),
+        sa.CheckConstraint("deposit_percent IS NULL OR (deposit_percent > 0 AND deposit_percent <= 100)",
+                           name="deposit_percent"),
+        sa.CheckConstraint("deposit_days IS NULL OR deposit_days >= 0", name="deposit_days"),
+    )
+
+
+class AccountToken(Base):
+    """A one-time link to set a password: an invitation (72 hours) or a reset. Only the SHA-256
+    of the secret is stored; using it sets `used_at`, and it never works again."""
+
+    __tablename__ = "account_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(10))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (sa.CheckConstraint(_one_of("purpose", TOKEN_PURPOSES), name="purpose"),)
+
+
+class CancellationReport(Base):
+    """R20: the host reports that a guest cancelled an online booking with them; it waits in the
+    office's queue until staff cancel the booking free of charge (or decline the report)."""
+
+    __tablename__ = "cancellation_report"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"))
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    guest_told_on: Mapped[dt.date]  # when the guest told the host
+    told_by: Mapped[str] = mapped_column(sa.String(10))  # how: e-mail, phone ...
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(10), default="waiting")
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    handler_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    booking: Mapped[Booking] = relationship()
+    prop: Mapped[Property] = relationship()
+    reported_by: Mapped[User | None] = relationship(foreign_keys=[reported_by_id])
+    handled_by: Mapped[User | None] = relationship(foreign_keys=[handled_by_id])
+
+    __table_args__ = (
+        sa.Index("ix_cancellation_report_property_id_status", "property_id", "status"),
+        sa.Index("ix_cancellation_report_status_reported_at", "status", "reported_at"),
+        sa.Index("uq_cancellation_report_waiting", "booking_id", unique=True,
+                 sqlite_where=sa.text("status = 'waiting'"), postgresql_where=sa.text("status = 'waiting'")),
+        sa.CheckConstraint(_one_of("told_by", TOLD_BY), name="told_by"),
+        sa.CheckConstraint(_one_of("status", CANCELLATION_REPORT_STATUSES), name="status"),
     )

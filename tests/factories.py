@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from services.core import clock
+from services.office import contracts
 from services.models import Booking, NightRate, Office, Property, RoomCategory, Unit, User
 from services.accounts.users import create_user
 
@@ -60,9 +61,10 @@ def make_property(
     n = next(_seq)
     now = clock.now()
     prop = Property(slug=slug or f"prop-{n}", name=f"Property {n}", owner_id=owner.id, office_id=office.id,
-                    contract_active_since=now if active else None, created_at=now)
+                    created_at=now)
     session.add(prop)
     session.flush()
+    contracts.start(session, None, prop, active=active)
     start = start or clock.today(prop.timezone)
     for c in range(categories):
         cat = RoomCategory(property_id=prop.id, name=f"Category {c + 1}", max_guests=2, position=c)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.availability import inventory
 from services.channels import connections
 from services.core import clock
+from services.office import contracts
 from services.models import Booking, ExtraCost, NightRate, Property, RoomCategory, Unit, User
 from services.accounts.users import create_user
 from services.properties.registry import ensure_office
@@ -41,9 +42,10 @@ def _property(session, owner, office, slug, name, city, categories, costs) -> Pr
     now = clock.now()
     prop = Property(slug=slug, name=name, owner_id=owner.id, office_id=office.id, street="Hauptstraße 1",
                     postcode="83471", city=city, country="DE", phone="+49 8652 0000", email=owner.email,
-                    contract_active_since=now, created_at=now)
+                    created_at=now)
     session.add(prop)
     session.flush()
+    contracts.start(session, None, prop, active=True)
     today = clock.today(prop.timezone)
     for pos, (cname, guests, units, price) in enumerate(categories):
         cat = RoomCategory(property_id=prop.id, name=cname, max_guests=guests, position=pos)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.accounts import access, users
+from services.office import contracts
 from services.core import audit, clock, inputs
 from services.availability.inventory import touch
 from services.channels import ari
@@ -51,6 +52,7 @@ def create_host(session: Session, actor: User, host_name: str, email: str, prope
                         email=user.email, created_at=clock.now())
         session.add(prop)
         session.flush()
+        contracts.start(session, actor, prop, active=False)
         audit.record(session, actor, prop, "host_created", host=user.name, email=user.email, property=prop.name)
         uc.keep(user, prop)
     return user, prop, password
@@ -58,13 +60,7 @@ def create_host(session: Session, actor: User, host_name: str, email: str, prope
 
 def set_contract(session: Session, actor: User, prop: Property, active: bool) -> None:
     """Activate (or end) the brokerage contract; only then (or no longer) may the host log in to it."""
-    access.require_staff(actor)
-    access.check_property(actor, prop)
-    with use_case(session):
-        prop.contract_active_since = clock.now() if active else None
-        if not active:
-            users.end_sessions(session, prop.owner)  # the host is out at once, not at the next login
-        audit.record(session, actor, prop, "contract_activated" if active else "contract_ended", property=prop.name)
+    contracts.change(session, actor, prop, "activate" if active else "end")
 
 
 def office_properties(session: Session, actor: User) -> list[Property]:

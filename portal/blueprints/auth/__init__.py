@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from portal.blueprints.auth import routes  # noqa: E402,F401
+from portal.blueprints.auth import passwords, routes  # noqa: E402,F401

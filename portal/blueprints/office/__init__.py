@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("office", __name__)
 
-from portal.blueprints.office import routes  # noqa: E402,F401
+from portal.blueprints.office import assist, cancellations, contracts, routes  # noqa: E402,F401

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("properties", __name__)
 
-from portal.blueprints.properties import routes  # noqa: E402,F401
+from portal.blueprints.properties import routes, terms  # noqa: E402,F401

@@ -1,0 +1,2 @@
+"""One-time links: accepting an invitation (first password) and "forgot password"."""
+from portal.blueprints.auth import bp  # noqa: F401

@@ -1,0 +1,1 @@
+"""What needs a person: the signals of each of an office's properties, for its home page."""
