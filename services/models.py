@@ -91,6 +91,12 @@ TOLD_BY = ("email", "phone", "letter", "in_person", "other")
 CANCELLATION_REPORT_STATUSES = ("waiting", "cancelled", "declined")
 # Who cancelled a booking: the host (own bookings), the tourist office (R20), the channel (R32), staff resolving a double booking.
 CANCELLED_VIA = ("host", "office", "channel", "double_booking")
+# A commission statement (R23): a draft (computed afresh on every view) until staff send it,
+# which freezes its lines; later changes to its bookings become correction lines of a later one.
+STATEMENT_STATUSES = ("draft", "sent")
+# What a statement line is about: a booking's room-nights of the month, or a correction of a
+# line on a statement that was sent already.
+STATEMENT_LINE_KINDS = ("booking", "correction")
 DOUBLE_BOOKING_STATUSES = ("open", "handed_over", "resolved")
 
 
@@ -883,4 +889,64 @@ class CancellationReport(Base):
                  sqlite_where=sa.text("status = 'waiting'"), postgresql_where=sa.text("status = 'waiting'")),
         sa.CheckConstraint(_one_of("told_by", TOLD_BY), name="told_by"),
         sa.CheckConstraint(_one_of("status", CANCELLATION_REPORT_STATUSES), name="status"),
+    )
+
+
+class Statement(Base):
+    """The commission statement of one property for one month (R23). Lines are stored when the
+    statement is sent (frozen, never rewritten); a draft's lines are computed when shown."""
+
+    __tablename__ = "statement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(sa.ForeignKey("property.id"))
+    month: Mapped[dt.date]  # the first day of the month
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    status: Mapped[str] = mapped_column(sa.String(10), default="draft")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # first sending: frozen from then on
+    sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    last_mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # re-sending mails it again
+    total_commission: Mapped[Decimal | None] = mapped_column(Total)  # frozen with the lines
+
+    prop: Mapped[Property] = relationship()
+    sent_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[StatementLine]] = relationship(order_by="StatementLine.position",
+                                                      cascade="all, delete-orphan")
+
+    __table_args__ = (
+        sa.UniqueConstraint("property_id", "month"),
+        sa.Index("ix_statement_status_month", "status", "month"),
+        sa.CheckConstraint(_one_of("status", STATEMENT_STATUSES), name="status"),
+    )
+
+
+class StatementLine(Base):
+    """One row of a sent statement: a booking's room-nights in the month (or a correction of an
+    earlier month's frozen line), with what was sold, the rate applied and the commission."""
+
+    __tablename__ = "statement_line"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(sa.ForeignKey("statement.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(sa.String(10), default="booking")
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking.id", ondelete="SET NULL"), index=True)
+    month: Mapped[dt.date]  # the month the amounts belong to (earlier than the statement's for a correction)
+    source: Mapped[str] = mapped_column(sa.String(20))
+    reference: Mapped[str] = mapped_column(sa.String(100), default="")  # voucher or reservation number
+    guest_name: Mapped[str] = mapped_column(sa.String(120))
+    arrival: Mapped[dt.date]
+    departure: Mapped[dt.date]
+    room_nights: Mapped[int] = mapped_column()  # of the month
+    state: Mapped[str] = mapped_column(sa.String(30))  # why the commission is what it is: own, sold, cancelled_office ...
+    amount: Mapped[Decimal] = mapped_column(Total)  # what the guest pays for these room-nights
+    commissionable: Mapped[Decimal] = mapped_column(Total)
+    rate: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))  # percent; None: no commission (own bookings)
+    commission: Mapped[Decimal] = mapped_column(Total)
+    extra_cost: Mapped[Decimal] = mapped_column(Total, default=Decimal("0.00"))  # R12: the replacement's, charged to the host
+    platform_payout: Mapped[Decimal] = mapped_column(Total, default=Decimal("0.00"))  # R55: paid by the platform
+    resold_amount: Mapped[Decimal] = mapped_column(Total, default=Decimal("0.00"))  # R54: paid by a new guest
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    __table_args__ = (
+        sa.CheckConstraint(_one_of("kind", STATEMENT_LINE_KINDS), name="kind"),
     )

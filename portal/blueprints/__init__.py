@@ -10,6 +10,8 @@ from portal.blueprints.office import bp as office
 from portal.blueprints.photos import bp as photos
 from portal.blueprints.properties import bp as properties
 from portal.blueprints.reviews import bp as reviews
+from portal.blueprints.search import bp as search
+from portal.blueprints.statements import bp as statements
 from portal.extensions import csrf
 
 
@@ -17,5 +19,6 @@ def register_all(app) -> None:
     # The API authenticates by key, not by cookie: no CSRF token (its rate limit is set
     # where its blueprint is made).
     csrf.exempt(api)
-    for bp in (auth, main, calendar, bookings, properties, photos, office, channels, conflicts, reviews, api):
+    for bp in (auth, main, calendar, bookings, properties, photos, office, channels, conflicts, reviews, statements,
+               search, api):
         app.register_blueprint(bp)
