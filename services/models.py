@@ -94,6 +94,9 @@ CANCELLED_VIA = ("host", "office", "channel", "double_booking")
 # A commission statement (R23): a draft (computed afresh on every view) until staff send it,
 # which freezes its lines; later changes to its bookings become correction lines of a later one.
 STATEMENT_STATUSES = ("draft", "sent")
+# What a room category is, for the public search's filter: a room (guesthouse, hotel), a holiday
+# flat, a whole holiday house.
+CATEGORY_KINDS = ("room", "apartment", "house")
 # What a statement line is about: a booking's room-nights of the month, or a correction of a
 # line on a statement that was sent already.
 STATEMENT_LINE_KINDS = ("booking", "correction")
@@ -228,6 +231,7 @@ class RoomCategory(Base):
     name: Mapped[str] = mapped_column(sa.String(80))
     max_guests: Mapped[int] = mapped_column(default=2)
     position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[str] = mapped_column(sa.String(10), default="room", server_default="room")
     # SHA-256 of the secret in the category's .ics export URL (the URL is shown once, like an
     # API key); None until the host makes one.
     ical_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -236,6 +240,8 @@ class RoomCategory(Base):
     units: Mapped[list[Unit]] = relationship(
         back_populates="category", order_by="Unit.position, Unit.id"
     )
+
+    __table_args__ = (sa.CheckConstraint(_one_of("kind", CATEGORY_KINDS), name="kind"),)
 
 
 class Unit(Base):

@@ -1,4 +1,4 @@
-"""commission statements (issue 15, R23)
+"""commission statements (issue 15, R23); a room category's kind for the public search
 
 Revision ID: 0011
 Revises: 0010
@@ -6,6 +6,7 @@ Create Date: 2026-11-28 02:00:00
 
 `statement`: one property, one month; a draft is computed when shown, sending freezes its lines
 into `statement_line` (never rewritten: later changes become correction lines of a later month).
+`room_category.kind`: room, apartment or house, the public search's filter.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -20,6 +21,9 @@ TOTAL = sa.Numeric(14, 2)
 
 
 def upgrade():
+    with op.batch_alter_table('room_category', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('kind', sa.String(10), nullable=False, server_default='room'))
+        batch_op.create_check_constraint(batch_op.f('ck_room_category_kind'), "kind IN ('room', 'apartment', 'house')")
     op.create_table(
         'statement',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -77,3 +81,6 @@ def downgrade():
     op.drop_table('statement_line')
     op.drop_index('ix_statement_status_month', table_name='statement')
     op.drop_table('statement')
+    with op.batch_alter_table('room_category', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_room_category_kind'), type_='check')
+        batch_op.drop_column('kind')
