@@ -580,6 +580,9 @@ class MailMessage(Base):
     # Only "host" mails make the host's message log; an "account" mail's body (a one-time link)
     # is wiped once it was sent or written to the mail folder.
     kind: Mapped[str] = mapped_column(sa.String(10), default="host", server_default="host")
+    # A file sent with it (a statement's PDF), kept under this key in services/core/storage.py.
+    attachment_name: Mapped[str | None] = mapped_column(sa.String(200))
+    attachment_key: Mapped[str | None] = mapped_column(sa.String(200))
 
     __table_args__ = (sa.CheckConstraint(_one_of("kind", MAIL_KINDS), name="kind"),)
 

@@ -6,6 +6,7 @@ Create Date: 2026-11-28 02:00:00
 
 `statement`: one property, one month; a draft is computed when shown, sending freezes its lines
 into `statement_line` (never rewritten: later changes become correction lines of a later month).
+`mail_message.attachment_name` / `attachment_key`: a file sent with an e-mail (the statement's PDF).
 `room_category.kind`: room, apartment or house, the public search's filter.
 """
 from alembic import op
@@ -21,6 +22,9 @@ TOTAL = sa.Numeric(14, 2)
 
 
 def upgrade():
+    with op.batch_alter_table('mail_message', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('attachment_name', sa.String(200), nullable=True))
+        batch_op.add_column(sa.Column('attachment_key', sa.String(200), nullable=True))
     with op.batch_alter_table('room_category', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(10), nullable=False, server_default='room'))
         batch_op.create_check_constraint(batch_op.f('ck_room_category_kind'), "kind IN ('room', 'apartment', 'house')")
@@ -81,6 +85,9 @@ def downgrade():
     op.drop_table('statement_line')
     op.drop_index('ix_statement_status_month', table_name='statement')
     op.drop_table('statement')
+    with op.batch_alter_table('mail_message', schema=None) as batch_op:
+        batch_op.drop_column('attachment_key')
+        batch_op.drop_column('attachment_name')
     with op.batch_alter_table('room_category', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_room_category_kind'), type_='check')
         batch_op.drop_column('kind')
