@@ -40,11 +40,12 @@ class IdConverter(IntegerConverter):
 
 # Public pages without a session (no login, no cookie read or set): the review block that the
 # tourist office's website frames (portal/blueprints/reviews/embed.py); its language is `?lang=`;
-# the public photo files (portal/blueprints/photos/files.py).
-NO_SESSION_ENDPOINTS = frozenset({"reviews.embed", "photos.public_file"})
+# the public photo files (portal/blueprints/photos/files.py); the public search
+# (portal/blueprints/search/routes.py: /search, /search.json).
+NO_SESSION_ENDPOINTS = frozenset({"reviews.embed", "photos.public_file", "search.page", "search.results_json"})
 
 
-NO_SESSION_PREFIXES = ("/embed/", "/public/photos/")
+NO_SESSION_PREFIXES = ("/embed/", "/public/photos/", "/search")
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -80,7 +81,8 @@ def select_locale() -> str:
 
 
 # What a user who must replace a one-time password may still reach.
-PASSWORD_CHANGE_ENDPOINTS = {"auth.account", "auth.logout", "auth.language", "auth.ping", "static"}
+PASSWORD_CHANGE_ENDPOINTS = {"auth.account", "auth.logout", "auth.language", "auth.ping", "auth.set_password",
+                             "auth.forgot_password", "static"}
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -45,6 +45,9 @@ def register(app) -> None:
         server = make_server(host, port, app, threaded=True)
         click.echo(f"Hotelier portal: http://{host}:{server.port}/  (Ctrl+C stops it)")
         _echo_logins(demo.present_logins(db.session))
+        if not app.config.get("MAIL_SERVER"):
+            click.echo(f"No MAIL_SERVER: invitations and password links are written to {app.config['MAIL_FOLDER']}/ "
+                       "as .eml files (the worker writes them).")
         db.session.remove()
         try:
             server.serve_forever()
@@ -58,10 +61,10 @@ def register(app) -> None:
     @click.option("--email", required=True)
     @click.option("--name", required=True)
     @click.option("--role", type=click.Choice(["staff", "admin", "host"]), required=True)
-    @click.option("--office", help="Tourist office name (staff); created if new.")
+    @click.option("--office", help="Tourist office name (staff only); created if new.")
     @click.password_option()
     def create(email, name, role, office, password):
-        """Create an account: staff of a tourist office, an admin, or a host."""
+        """Create an account: staff of a tourist office, an admin (of no office), or a host."""
         off = ensure_office(db.session, office) if office else None
         try:
             u = create_user(db.session, email, name, password, role, off)
@@ -183,7 +186,8 @@ def register(app) -> None:
 
     @outbox.command("deliver")
     def deliver():
-        """Send due webhooks (signed, retried with backoff) and e-mails (when MAIL_SERVER is set)."""
+        """Send due webhooks (signed, retried with backoff) and e-mails (when MAIL_SERVER is set; without
+        it, account e-mails are written to MAIL_FOLDER)."""
         hooks, mails = _deliver_once()
         click.echo(f"webhooks: {hooks.sent} sent, {hooks.failed} failed; e-mails: {mails.sent} sent, {mails.failed} failed")
 
@@ -311,7 +315,8 @@ def _deliver_once():
     cfg = current_app.config
     smtp = outbox.SMTPSettings(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"],
                                cfg["MAIL_USE_TLS"], cfg["MAIL_SENDER"]) if cfg.get("MAIL_SERVER") else None
-    return outbox.deliver_webhooks(db.session), outbox.deliver_mail(db.session, smtp)
+    return outbox.deliver_webhooks(db.session), outbox.deliver_mail(db.session, smtp, folder=cfg.get("MAIL_FOLDER"),
+                                                                    sender=cfg["MAIL_SENDER"])
 
 
 def _sync_feeds(everything: bool) -> list[str]:

@@ -79,16 +79,24 @@ def from_env(instance_path: str) -> dict:
         # Uploaded files (photos): a folder now, an object store later (services/core/storage.py).
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or os.path.join(instance_path, "uploads"),
         # E-mails to hosts go out through SMTP when MAIL_SERVER is set; otherwise they stay
-        # in the portal's message log.
+        # in the portal's message log (account e-mails: MAIL_FOLDER).
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") == "1",
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "portal@localhost"),
+        # Without MAIL_SERVER, account e-mails (invitations, password links) are written here as
+        # .eml files instead (never into the message log), so that a developer can open the link.
+        "MAIL_FOLDER": os.environ.get("MAIL_FOLDER") or os.path.join(instance_path, "mail"),
+        # The portal's address as users reach it (https://portal.example), for the links in
+        # e-mails; unset, the request's own address (fine for `make run`, not behind a proxy
+        # that passes any Host header on).
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
         # API rate limits, per key; shared through Redis when several app servers run. Logins
         # are throttled in the database (services/accounts/users.py), shared without Redis.
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
+        "SEARCH_RATE_LIMIT": os.environ.get("SEARCH_RATE_LIMIT", "60/minute"),  # the public search, per address
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",

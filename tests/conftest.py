@@ -43,6 +43,7 @@ BASE_CONFIG = {
     "SECRET_KEY": "test",
     "SQLALCHEMY_DATABASE_URI": database_url(),
     "UPLOAD_DIR": tempfile.mkdtemp(prefix="portal-uploads-"),  # photos of this run, never instance/
+    "MAIL_FOLDER": tempfile.mkdtemp(prefix="portal-mail-"),  # account e-mails without MAIL_SERVER, never instance/
 }
 
 

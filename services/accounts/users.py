@@ -35,7 +35,10 @@ WINDOW = dt.timedelta(minutes=15)  # failures older than this (with none since) 
 
 # -- users and passwords ------------------------------------------------------------------
 
-def create_user(session: Session, email: str, name: str, password: str, role: str, office: Office | None = None) -> User:
+def create_user(session: Session, email: str, name: str, password: str | None, role: str,
+                office: Office | None = None) -> User:
+    """An account. `password` None: no password works until one is set through a one-time link
+    (an invited host, services.accounts.tokens). Staff belong to an office, admins to none."""
     email = email.strip().lower()
     errors = {}
     if not inputs.EMAIL.match(email):
@@ -43,15 +46,18 @@ def create_user(session: Session, email: str, name: str, password: str, role: st
     elif session.scalar(sa.select(User.id).where(User.email == email)):
         errors["email"] = _l("An account with this e-mail address exists already.")
     name = inputs.line(name, "name", errors, required=_l("Enter a name."), max_len=120)
-    if len(password) < MIN_PASSWORD:
+    if password is not None and len(password) < MIN_PASSWORD:
         errors["password"] = _l("The password needs at least %(n)s characters.", n=MIN_PASSWORD)
     if role not in ROLES:
         errors["role"] = _l("Unknown role.")
     elif role == "staff" and office is None:
         errors["office"] = _l("Staff belong to a tourist office.")
+    elif role == "admin" and office is not None:
+        errors["office"] = _l("Admins belong to no tourist office: they see all of them.")
     if errors:
         raise Invalid(errors)
-    user = User(email=email, name=name, password_hash=generate_password_hash(password),
+    password_hash = generate_password_hash(password) if password is not None else unusable_password()
+    user = User(email=email, name=name, password_hash=password_hash,
                 role=role, office_id=office.id if office else None, created_at=clock.now())
     session.add(user)
     session.flush()
@@ -61,10 +67,21 @@ def create_user(session: Session, email: str, name: str, password: str, role: st
 _NO_USER_HASH = generate_password_hash(secrets.token_hex(16))
 
 
+def unusable_password() -> str:
+    """A password hash that no password matches (not even a guessed one: it is no hash at all,
+    check_password_hash refuses its format)."""
+    return _UNUSABLE + secrets.token_hex(16)
+
+
+_UNUSABLE = "!unusable$"
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    # An unknown address costs the same hash as a known one: timing tells no one who has an account.
-    ok = check_password_hash(user.password_hash if user is not None else _NO_USER_HASH, password)
+    # An unknown address costs the same hash as a known one: timing tells no one who has an account
+    # (nor whether an invited host has chosen a password yet).
+    usable = user is not None and not user.password_hash.startswith(_UNUSABLE)
+    ok = check_password_hash(user.password_hash if usable else _NO_USER_HASH, password) and usable
     if user is None or not user.active or not ok:
         return None
     return user

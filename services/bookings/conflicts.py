@@ -196,7 +196,7 @@ def _announce(session: Session, db: DoubleBooking, over: dict[dt.date, int]) -> 
         session.add(MailMessage(
             property_id=prop.id, recipient=office.email,
             subject=render(_l("%(property)s: %(subject)s", property=prop.name, subject=subject), "de")[:200],
-            body=render(body, "de"), created_at=now, next_attempt_at=now))
+            body=render(body, "de"), created_at=now, next_attempt_at=now, kind="office"))
 
 
 def recheck(session: Session, db: DoubleBooking, actor: User | None = None, resolution: str = "fits") -> bool:

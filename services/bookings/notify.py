@@ -104,6 +104,24 @@ def mail_host(session: Session, prop: Property, subject: Message, body: Message,
     return msg
 
 
+def mail_to(session: Session, prop: Property, kind: str, recipient: str, locale: str, subject: Message,
+            body: Message, booking: Booking | None = None) -> MailMessage | None:
+    """An e-mail about `prop` to someone other than its host: the tourist office (kind "office")
+    or a channel's contact ("channel"); not in the host's message log. With a booking, its
+    guest's contact and its number follow the text. None when there is no address."""
+    if not recipient:
+        return None
+    if booking is not None:
+        lines = [body, guest_contact(booking)] + ([reference(booking)] if booking.connection_id else [])
+        body = Message("\n\n".join(f"%(p{i})s" for i in range(len(lines))), **{f"p{i}": m for i, m in enumerate(lines)})
+    now = clock.now()
+    msg = MailMessage(property_id=prop.id, recipient=recipient, kind=kind,
+                      subject=render(_for_reader(subject, locale), locale)[:200],
+                      body=render(_for_reader(body, locale), locale), created_at=now, next_attempt_at=now)
+    session.add(msg)
+    return msg
+
+
 def stay(b: Booking) -> Message:
     """A stay for a message: its dates are formatted in the reader's language (services.core.i18n.render)."""
     return Message("%(arrival)s–%(departure)s", arrival=b.arrival, departure=b.departure)
@@ -115,9 +133,11 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def messages(session: Session, actor: User, prop: Property, limit: int = 100) -> list[MailMessage]:
-    """The message log: e-mails to the host, sent or kept when no mail server is configured."""
+    """The message log: e-mails to the host, sent or kept when no mail server is configured.
+    Only those of kind "host": mails to the office or a channel are not the host's, and account
+    mails (one-time links) are nobody's to read here."""
     access.check_property(actor, prop)
     return list(session.scalars(
-        sa.select(MailMessage).where(MailMessage.property_id == prop.id)
+        sa.select(MailMessage).where(MailMessage.property_id == prop.id, MailMessage.kind == "host")
         .order_by(MailMessage.created_at.desc(), MailMessage.id.desc()).limit(limit)
     ))

@@ -97,6 +97,7 @@ def _cancel(session: Session, actor: User, prop: Property, db: DoubleBooking, bo
     its room-nights cancelled (amounts stay, issue 10), its channel told by webhook."""
     now = clock.now()
     booking.status, booking.updated_at = "cancelled", now
+    booking.cancelled_at, booking.cancelled_via = now, "double_booking"
     _release(session, booking)
     ledger.cancel_all(session, booking)
     audit.booking_event(session, booking, "conflict_cancelled", actor, double_booking=db.id, reason=reason)
@@ -116,7 +117,7 @@ def _mail_office(session: Session, prop: Property, subject: Message, body: Messa
         property_id=prop.id, recipient=office.email,
         subject=render(notify._for_reader(_l("%(property)s: %(subject)s", property=prop.name, subject=subject), "de"),
                        "de")[:200],
-        body=render(notify._for_reader(body, "de"), "de"), created_at=now, next_attempt_at=now))
+        body=render(notify._for_reader(body, "de"), "de"), created_at=now, next_attempt_at=now, kind="office"))
 
 
 # -- step 1: contact the guest -----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Delivering what the outbox tables hold: webhooks to channels, e-mails to hosts.
+"""Delivering what the outbox tables hold: webhooks to channels, e-mails to hosts (and account
+e-mails: to SMTP, or without a mail server to .eml files in a folder).
 
 Rows are claimed in a short transaction (a lease, so that two workers never send the same
 row at once; SKIP LOCKED on PostgreSQL), sent outside any transaction, and the outcome is
@@ -10,8 +11,11 @@ which receivers use to drop duplicates.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
+import mimetypes
+import os
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -20,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.channels import ari
-from services.core import clock, outbound
+from services.core import clock, outbound, storage
 from services.models import ChannelConnection, MailMessage, OutboxEvent
 from services.bookings.notify import backoff
 
@@ -32,10 +36,10 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _claim(session: Session, model, limit: int) -> list[int]:
+def _claim(session: Session, model, limit: int, *where) -> list[int]:
     now = clock.now()
     done = model.delivered_at if model is OutboxEvent else model.sent_at
-    q = sa.select(model).where(done.is_(None), model.next_attempt_at <= now).order_by(model.id).limit(limit)
+    q = sa.select(model).where(done.is_(None), model.next_attempt_at <= now, *where).order_by(model.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     rows = list(session.scalars(q))
@@ -97,16 +101,37 @@ class SMTPSettings:
     sender: str = "portal@localhost"
 
 
-def deliver_mail(session: Session, smtp: SMTPSettings | None, limit: int = 100) -> Result:
-    """Send queued e-mails through SMTP; without a mail server they stay in the message log."""
+def _email(row: MailMessage, sender: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, row.recipient, row.subject
+    msg["Date"] = email.utils.format_datetime(row.created_at)
+    msg.set_content(row.body)
+    if row.attachment_key:  # a file sent with it: a statement's PDF (services.office.statements.send)
+        name = row.attachment_name or "attachment"
+        maintype, _, subtype = (mimetypes.guess_type(name)[0] or "application/octet-stream").partition("/")
+        msg.add_attachment(storage.current().get(row.attachment_key), maintype=maintype, subtype=subtype,
+                           filename=name)
+    return msg
+
+
+def deliver_mail(session: Session, smtp: SMTPSettings | None, limit: int = 100, folder: str | None = None,
+                 sender: str = "portal@localhost") -> Result:
+    """Send queued e-mails through SMTP. Without a mail server, e-mails to hosts stay in the
+    message log, and account e-mails (invitations, password links: kind "account") are written
+    as .eml files into `folder`, where a developer opens the link (`make run` says where)."""
     result = Result()
     if smtp is None or not smtp.server:
+        if folder:
+            _write_account_mail(session, folder, limit, sender, result)
         return result
     for mail_id in _claim(session, MailMessage, limit):
         row = session.get(MailMessage, mail_id)
-        msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = smtp.sender, row.recipient, row.subject
-        msg.set_content(row.body)
+        try:
+            msg = _email(row, smtp.sender)
+        except OSError as e:  # its attachment cannot be read: this mail waits, the others go on
+            session.commit()
+            _outcome(session, session.get(MailMessage, mail_id), "sent_at", f"{type(e).__name__}: {e}", result)
+            continue
         session.commit()
         error = ""
         try:
@@ -122,6 +147,25 @@ def deliver_mail(session: Session, smtp: SMTPSettings | None, limit: int = 100) 
     return result
 
 
+def _write_account_mail(session: Session, folder: str, limit: int, sender: str, result: Result) -> None:
+    for mail_id in _claim(session, MailMessage, limit, MailMessage.kind == "account"):
+        row = session.get(MailMessage, mail_id)
+        data = _email(row, sender).as_bytes()
+        path = os.path.join(folder, f"{row.created_at:%Y%m%d-%H%M%S}-{row.id}.eml")
+        session.commit()
+        error = ""
+        try:
+            os.makedirs(folder, exist_ok=True)
+            # Readable by its owner only (it holds a one-time link); complete or absent (renamed into place).
+            fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(path + ".tmp", path)
+        except OSError as e:
+            error = f"{type(e).__name__}: {e}"
+        _outcome(session, session.get(MailMessage, mail_id), "sent_at", error, result)
+
+
 def _outcome(session: Session, row, done_field: str, error: str, result: Result) -> None:
     """Write back one attempt: done (never sent again), or the error and when to retry."""
     row.attempts += 1
@@ -131,5 +175,7 @@ def _outcome(session: Session, row, done_field: str, error: str, result: Result)
     else:
         setattr(row, done_field, clock.now())
         row.last_error = ""
+        if getattr(row, "kind", None) == "account":
+            row.body = ""  # the one-time link is out: no copy of it stays in the database
         result.sent += 1
     session.commit()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.accounts import access, users
+from services.accounts import access, tokens, users
 from services.office import contracts
 from services.core import audit, clock, inputs
 from services.availability.inventory import touch
@@ -19,15 +18,18 @@ from services.channels import ari
 from services.core.errors import Conflict, Forbidden, Invalid, NotFound
 from services.core.db import use_case
 from services.core.i18n import _l
-from services.models import Booking, ChannelConnection, ExtraCost, IcalFeed, NightRate, Occupancy, Office, Property, RoomCategory, Unit, User
+from services.models import CATEGORY_KINDS, Booking, ChannelConnection, ExtraCost, IcalFeed, NightRate, Occupancy, Office, Property, RoomCategory, Unit, User
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 # -- properties and the brokerage contract -------------------------------------------------
 
-def create_host(session: Session, actor: User, host_name: str, email: str, property_name: str, slug: str) -> tuple[User, Property, str]:
-    """Staff register a host with a first property; returns a one-time password to hand over."""
+def create_host(session: Session, actor: User, host_name: str, email: str, property_name: str, slug: str,
+                link_base: str) -> tuple[User, Property]:
+    """Staff register a host with a first property. The account has no password yet: the host
+    gets an invitation e-mail with a one-time link (services.accounts.tokens) to choose one;
+    `link_base` is the absolute address of that page without the secret (the web layer knows it)."""
     access.require_staff(actor)
     if actor.office_id is None:
         raise Forbidden(_l("Only tourist-office staff can do this."))
@@ -39,11 +41,9 @@ def create_host(session: Session, actor: User, host_name: str, email: str, prope
         errors["slug"] = _l("Use lower-case letters, digits and dashes only.")
     elif session.scalar(sa.select(Property.id).where(Property.slug == slug)):
         errors["slug"] = _l("This address is taken already.")
-    password = secrets.token_urlsafe(9)
     with use_case(session) as uc:  # errors found after the account was added leave nothing behind
         try:
-            user = users.create_user(session, email, host_name, password, "host")
-            user.must_change_password = True  # the one-time password is replaced at the first login
+            user = users.create_user(session, email, host_name, None, "host")
         except Invalid as e:
             errors = {**{("host_name" if k == "name" else k): v for k, v in e.errors.items()}, **errors}
         if errors:
@@ -53,9 +53,10 @@ def create_host(session: Session, actor: User, host_name: str, email: str, prope
         session.add(prop)
         session.flush()
         contracts.start(session, actor, prop, active=False)
+        tokens.invite(session, user, link_base, actor.office.name, prop.name)
         audit.record(session, actor, prop, "host_created", host=user.name, email=user.email, property=prop.name)
         uc.keep(user, prop)
-    return user, prop, password
+    return user, prop
 
 
 def set_contract(session: Session, actor: User, prop: Property, active: bool) -> None:
@@ -107,12 +108,16 @@ def _int(value, field: str, low: int, high: int, errors: dict) -> int:
     return n
 
 
-def add_category(session: Session, actor: User, prop: Property, name: str, max_guests, unit_names: str) -> RoomCategory:
-    """Add a room category; `unit_names` is one unit name per line or comma ("Room 12, Room 14")."""
+def add_category(session: Session, actor: User, prop: Property, name: str, max_guests, unit_names: str,
+                 kind: str = "room") -> RoomCategory:
+    """Add a room category; `unit_names` is one unit name per line or comma ("Room 12, Room 14");
+    `kind` (room, apartment, house) is what the public search filters by."""
     access.check_property(actor, prop)
     errors = {}
     name = inputs.line(name, "name", errors, required=_l("Enter a name, e.g. Double room."), max_len=80)
     guests = _int(max_guests, "max_guests", 1, 30, errors)
+    if kind not in CATEGORY_KINDS:
+        errors["kind"] = _l("Choose a type from the list.")
     names = []
     for piece in re.split(r"[,\n]", unit_names if isinstance(unit_names, str) else ""):
         names.append(inputs.line(piece, "unit_names", errors, max_len=40))
@@ -129,7 +134,7 @@ def add_category(session: Session, actor: User, prop: Property, name: str, max_g
         raise Invalid(errors)
     with use_case(session) as uc:
         touch(session, prop.id)
-        cat = RoomCategory(property_id=prop.id, name=name, max_guests=guests, position=len(prop.categories))
+        cat = RoomCategory(property_id=prop.id, name=name, max_guests=guests, kind=kind, position=len(prop.categories))
         session.add(cat)
         session.flush()
         session.add_all(Unit(category_id=cat.id, name=n, position=i) for i, n in enumerate(names))
@@ -164,6 +169,21 @@ def rename_category(session: Session, actor: User, prop: Property, category_id: 
     with use_case(session) as uc:
         old, cat.name = cat.name, name
         audit.record(session, actor, prop, "category_renamed", **{"from": old, "to": name})
+        uc.keep(cat)
+    return cat
+
+
+def set_category_kind(session: Session, actor: User, prop: Property, category_id: int, kind: str) -> RoomCategory:
+    """A room category's type (room, apartment, house): what the public search filters by."""
+    access.check_property(actor, prop)
+    cat = _category(session, prop, category_id)
+    if kind not in CATEGORY_KINDS:
+        raise Invalid({"kind": _l("Choose a type from the list.")})
+    if kind == cat.kind:
+        return cat
+    with use_case(session) as uc:
+        old, cat.kind = cat.kind, kind
+        audit.record(session, actor, prop, "category_kind_changed", category=cat.name, **{"from": old, "to": kind})
         uc.keep(cat)
     return cat
 

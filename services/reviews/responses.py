@@ -132,7 +132,7 @@ def _mail_office(session: Session, actor: User, prop: Property, review: Review) 
               review=excerpt(review.text, 500) or "–")
     now = clock.now()
     session.add(MailMessage(property_id=prop.id, recipient=office.email, subject=render(subject, "de")[:200],
-                            body=render(body, "de"), created_at=now, next_attempt_at=now))
+                            body=render(body, "de"), created_at=now, next_attempt_at=now, kind="office"))
 
 
 def reported(session: Session, actor: User, limit: int = QUEUE_LIMIT) -> list[Review]:

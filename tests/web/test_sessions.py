@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal import create_app
 from services.core import clock
-from services.models import AuditEntry, LoginThrottle
+from services.models import AuditEntry, LoginThrottle, User
 from tests.conftest import BASE_CONFIG
 from tests.factories import PASSWORD
 from tests.web.conftest import NOW, english, login, new_client
@@ -213,24 +213,24 @@ def test_without_trusted_proxies_a_forged_forwarded_for_changes_nothing(make_app
 
 # -- the one-time password -----------------------------------------------------------------
 
-def test_a_one_time_password_must_be_replaced_at_first_login(app, client, world):
-    login(client, world.staff1)
-    page = client.post("/office/hosts", data={"host_name": "Nora Neu", "email": "nora@example.com",
-                                              "property_name": "Haus Neu", "slug": "haus-neu"}).get_data(as_text=True)
-    password = re.search(r"<code>nora@example.com</code> / <code>([^<]+)</code>", page).group(1)
-    client.post("/office/p/haus-neu/contract/activate")
+def test_a_one_time_password_must_be_replaced_at_first_login(app, client, world, db_session):
+    """A password handed over by an operator (must_change_password) is replaced at the first
+    login; hosts registered by staff get an invitation link instead (tests/web/test_passwords.py)."""
+    with db_session() as s:
+        s.get(User, world.host_a.id).must_change_password = True
+        s.commit()
     host = new_client(app)
-    resp = host.post("/login", data={"email": "nora@example.com", "password": password})
+    resp = host.post("/login", data={"email": world.host_a.email, "password": PASSWORD})
     assert resp.status_code == 302
     assert host.post("/language", data={"lang-locale": "en"}).status_code == 302  # allowed before the change
-    resp = host.get("/p/haus-neu/calendar")
+    resp = host.get(f"/p/{world.A.slug}/calendar")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/account")
-    assert host.get("/p/haus-neu/calendar", headers={"HX-Request": "true"}).headers["HX-Redirect"].endswith("/account")
+    assert host.get(f"/p/{world.A.slug}/calendar", headers={"HX-Request": "true"}).headers["HX-Redirect"].endswith("/account")
     page = host.get("/account").get_data(as_text=True)
     assert "one-time password" in page
-    resp = host.post("/account", data={"pw-current": password, "pw-new": "noras-own-pass", "pw-repeat": "noras-own-pass"})
+    resp = host.post("/account", data={"pw-current": PASSWORD, "pw-new": "noras-own-pass", "pw-repeat": "noras-own-pass"})
     assert resp.status_code == 302
-    assert host.get("/p/haus-neu/calendar").status_code == 200
+    assert host.get(f"/p/{world.A.slug}/calendar").status_code == 200
 
 
 # -- the iCal export address (a secret at rest) ----------------------------------------------

@@ -18,3 +18,12 @@ class PasswordForm(FlaskForm):
 class LanguageForm(FlaskForm):
     locale = SelectField(_("Language"), choices=[SelectChoice("de", "Deutsch"), SelectChoice("en", "English"),
                                                      SelectChoice("cs", "Čeština")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_("E-mail"), validators=[DataRequired()])
+
+
+class SetPasswordForm(FlaskForm):
+    new = PasswordField(_("New password"), validators=[DataRequired()])
+    repeat = PasswordField(_("Repeat new password"), validators=[DataRequired()])
