@@ -11,12 +11,17 @@ cancellation on or after the arrival day) 80 %.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.models import Booking, Property, Terms
+from services.accounts import access
+from services.core import audit, clock, inputs
+from services.core.db import use_case
+from services.core.errors import Conflict, Invalid
+from services.core.i18n import _l
+from services.models import Booking, Property, Terms, User
 
 CENT = Decimal("0.01")
 # What an office starts with before staff write its own model terms (the issue's example).
@@ -64,3 +69,134 @@ def deposit(terms: Terms | None, booking: Booking, booked_on: dt.date) -> tuple[
     amount = (booking.total_price * terms.deposit_percent / 100).quantize(CENT, ROUND_HALF_UP)
     due = booked_on + dt.timedelta(days=terms.deposit_days or 0)
     return amount, min(due, booking.arrival)
+
+
+# --- Editing terms: the schedule's validation and the host's use cases ---------------------
+
+MAX_TIERS = 10
+MAX_TEXT = 20000
+
+
+def validate(schedule_rows: list[dict], deposit_percent: str | None, deposit_days: str | None,
+             text: str = "") -> tuple[list[dict], Decimal | None, int | None, str]:
+    """Parse the terms as typed into the form: (schedule, deposit_percent, deposit_days, text).
+
+    `schedule_rows` are [{"days": "30", "percent": "0"}, ...] as strings; empty rows are left
+    out. Errors are keyed per field: "tiers-<i>-days", "tiers-<i>-percent" (i: the row's place
+    in the form), "tiers" for the whole, "deposit_percent", "deposit_days", "text"."""
+    errors: dict = {}
+    schedule, seen = [], set()
+    rows = [(i, (r.get("days") or "").strip(), (r.get("percent") or "").strip().replace(",", "."))
+            for i, r in enumerate(schedule_rows)]
+    rows = [r for r in rows if r[1] or r[2]]
+    if len(rows) > MAX_TIERS:
+        errors["tiers"] = _l("At most %(n)s tiers.", n=MAX_TIERS)
+    for i, days_raw, percent_raw in rows:
+        days = inputs.whole(days_raw)
+        if days is None or days > 9999:
+            days = None
+            errors[f"tiers-{i}-days"] = _l("Enter a number of days from 0 to 9999.")
+        elif days in seen:
+            errors[f"tiers-{i}-days"] = _l("Each number of days may appear only once.")
+        else:
+            seen.add(days)
+        percent = _percent(percent_raw)
+        if percent is None:
+            errors[f"tiers-{i}-percent"] = _l("Enter a percentage from 0 to 100 with at most two decimals.")
+        if days is not None and percent is not None:
+            schedule.append({"days": days, "percent": str(percent)})
+    dep_percent = dep_days = None
+    dp, dd = (deposit_percent or "").strip().replace(",", "."), (deposit_days or "").strip()
+    if dp:
+        dep_percent = _percent(dp)
+        if dep_percent is None or dep_percent == 0:
+            errors["deposit_percent"] = _l(
+                "Enter a percentage above 0 and at most 100, or leave it empty for no deposit.")
+            dep_percent = None
+        if not dd:
+            errors["deposit_days"] = _l("Enter within how many days after booking the deposit is due.")
+        elif inputs.whole(dd) is None or inputs.whole(dd) > 999:
+            errors["deposit_days"] = _l("Enter a number of days from 0 to 999.")
+        else:
+            dep_days = inputs.whole(dd)
+    elif dd:
+        errors["deposit_percent"] = _l("Enter the deposit's percentage, or leave both fields empty for no deposit.")
+    text = inputs.text(text or "", "text", errors, max_len=MAX_TEXT)
+    if errors:
+        raise Invalid(errors)
+    schedule.sort(key=lambda t: t["days"], reverse=True)
+    return schedule, dep_percent, dep_days, text
+
+
+def _percent(raw: str) -> Decimal | None:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or not Decimal(0) <= value <= Decimal(100) or value != round(value, 2):
+        return None
+    return Decimal(int(value)) if value == value.to_integral() else value
+
+
+def apply_parsed(terms: Terms, actor: User, schedule, dep_percent, dep_days, text) -> None:
+    terms.fee_schedule = schedule
+    terms.deposit_percent, terms.deposit_days = dep_percent, dep_days if dep_percent is not None else None
+    terms.text = text
+    terms.updated_at, terms.updated_by_id = clock.now(), actor.id
+
+
+def _copy_model(session: Session, prop: Property, terms: Terms, actor: User) -> None:
+    model = model_of(session, prop.office_id)
+    if model is None:
+        apply_parsed(terms, actor, [dict(t) for t in DEFAULT_SCHEDULE], None, None, "")
+    else:
+        apply_parsed(terms, actor, [dict(t) for t in model.fee_schedule], model.deposit_percent, model.deposit_days,
+                     model.text)
+    terms.adopted_at = clock.now()
+
+
+def _check_host_side(actor: User, prop: Property) -> None:
+    access.check_property(actor, prop)
+
+
+def adopt(session: Session, actor: User, prop: Property) -> Terms:
+    """The host takes the office's model terms (or the default ones) as their own."""
+    _check_host_side(actor, prop)
+    with use_case(session) as uc:
+        terms = of_property(session, prop)
+        if terms is not None:
+            raise Conflict(_l("This property has its terms already."), code="terms_exist")
+        terms = Terms(property_id=prop.id)
+        _copy_model(session, prop, terms, actor)
+        session.add(terms)
+        audit.record(session, actor, prop, "terms_adopted")
+        uc.keep(terms, prop)
+    return terms
+
+
+def save_property_terms(session: Session, actor: User, prop: Property, schedule_rows: list[dict],
+                        deposit_percent: str | None, deposit_days: str | None, text: str = "") -> Terms:
+    """The host's edit of their terms (adopted first)."""
+    _check_host_side(actor, prop)
+    parsed = validate(schedule_rows, deposit_percent, deposit_days, text)
+    with use_case(session) as uc:
+        terms = of_property(session, prop)
+        if terms is None:
+            raise Conflict(_l("Adopt the model terms first."), code="no_terms")
+        apply_parsed(terms, actor, *parsed)
+        audit.record(session, actor, prop, "terms_changed")
+        uc.keep(terms, prop)
+    return terms
+
+
+def reset_to_model(session: Session, actor: User, prop: Property) -> Terms:
+    """The host's terms become the office's model terms again."""
+    _check_host_side(actor, prop)
+    with use_case(session) as uc:
+        terms = of_property(session, prop)
+        if terms is None:
+            raise Conflict(_l("Adopt the model terms first."), code="no_terms")
+        _copy_model(session, prop, terms, actor)
+        audit.record(session, actor, prop, "terms_reset")
+        uc.keep(terms, prop)
+    return terms

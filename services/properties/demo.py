@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from services.availability import inventory
 from services.channels import connections
 from services.core import clock
-from services.office import contracts
-from services.models import Booking, ExtraCost, NightRate, Property, RoomCategory, Unit, User
+from services.office import contracts, terms
+from services.models import (Booking, CommissionRate, ExtraCost, NightRate, Property, RoomCategory, Terms, Unit,
+                             User)
 from services.accounts.users import create_user
 from services.properties.registry import ensure_office
 from services.bookings import replacement
@@ -106,6 +107,7 @@ def load(session: Session) -> bool:
                      [("Endreinigung", Decimal("60.00"), "stay"), ("Bettwäsche", Decimal("12.00"), "stay")])
     session.refresh(gh)
     session.refresh(flat)
+    _office_terms(session, office, gh)
     _own(session, gh, host, 1, 1, 3, "Familie Schneider")
     _own(session, gh, host, 1, 5, 2, "Herr Wagner", units=2)
     _own(session, gh, host, 0, 0, 4, "Frau Becker")
@@ -116,6 +118,23 @@ def load(session: Session) -> bool:
     session.commit()
     _channels(session, gh, flat)
     return True
+
+
+def _office_terms(session, office, gh) -> None:
+    """The office's contact and model terms (20 % deposit within 7 days), adopted by the
+    guesthouse, and the commission rates of its channels."""
+    now = clock.now()
+    office.phone, office.opening_hours = "+49 8652 9670", "Mo–Fr 9–17 Uhr, Sa 9–12 Uhr"
+    office.email = office.email or "info@tourist-info.example"
+    common = {"deposit_percent": Decimal("20"), "deposit_days": 7, "updated_at": now,
+              "text": "Anzahlung 20 % innerhalb von 7 Tagen nach der Buchung; Restzahlung bei Anreise."}
+    session.add(Terms(office_id=office.id, fee_schedule=[dict(t) for t in terms.DEFAULT_SCHEDULE], **common))
+    session.add(Terms(property_id=gh.id, fee_schedule=[dict(t) for t in terms.DEFAULT_SCHEDULE], adopted_at=now,
+                      **common))
+    contract = contracts.current(session, gh)
+    contract.rates = [CommissionRate(channel=ch, percent=Decimal(p))
+                      for ch, p in (("booking", "12"), ("slevomat", "15"), ("tourist_office", "10"))]
+    session.flush()
 
 
 def _channel_booking(session, conn, prop, cat_index, offset, nights, guest, status="confirmed", units=1, risk_free=False,
