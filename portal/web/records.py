@@ -10,6 +10,7 @@ from portal.web.i18n import fmt_date, fmt_moment, gettext, money, ngettext, tr
 from portal.web.labels import PAYMENT_LABELS, _channel
 from services.bookings import notify
 from services.channels.ical import failure_reason
+from services.office.cancellations import TOLD_BY_LABELS
 
 
 def _params(stored: str) -> dict | None:
@@ -103,6 +104,15 @@ def event_text(kind: str, detail: str, source: str = "") -> str:
     if kind == "conflict_new_dates" and "to_arrival" in p:
         return " → ".join(f"{fmt_date(dt.date.fromisoformat(p[s + '_arrival']), 'short')}–"
                           f"{fmt_date(dt.date.fromisoformat(p[s + '_departure']), 'short')}" for s in ("from", "to"))
+    if kind == "cancellation_reported" and "told_on" in p:  # R20
+        text = gettext("the guest told the host %(how)s on %(date)s", how=tr(TOLD_BY_LABELS.get(p.get("told_by"), "")),
+                       date=fmt_date(dt.date.fromisoformat(p["told_on"]), "short"))
+        return f"{text}: {p['note']}" if p.get("note") else text
+    if kind == "office_cancelled" and "fee" in p:
+        return gettext("cancellation fee billed by the host: %(amount)s",
+                       amount=money(Decimal(p["fee"]), p.get("currency", "EUR")))
+    if kind == "cancellation_declined":
+        return p.get("note", "")
     if kind.startswith("conflict_"):
         return p.get("note", "")
     if "channel" in p:

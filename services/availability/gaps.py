@@ -25,7 +25,7 @@ from services.core import clock
 from services.core.db import use_case
 from services.core.errors import Conflict, Invalid
 from services.core.i18n import _l
-from services.availability import inventory, undo
+from services.availability import inventory, rates, undo
 from services.availability.inventory import Night, nights_for, touch
 from services.channels import ari
 from services.models import AuditEntry, NightRate, Property, User
@@ -84,6 +84,7 @@ def fix(session: Session, actor: User, prop: Property, category_id: int, first: 
         raise Invalid({"night": _l("Nights in the past cannot be changed.")})
     with use_case(session) as uc:
         touch(session, prop.id)  # the property row first, as every writer does
+        rates.mark_maintained(prop)
         gap = gap_at(session, cat.id, first, today)
         if gap is None:
             raise Conflict(_l("These nights are no longer a gap: the plan has changed. Reload it."), code="no_gap")

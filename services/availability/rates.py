@@ -178,6 +178,12 @@ def _check_dates(start: dt.date, end: dt.date, today: dt.date, start_field: str 
         raise Invalid(errors)
 
 
+def mark_maintained(prop: Property) -> None:
+    """The plan was maintained now (the office's home shows when): every use case that edits
+    quotas, prices, restrictions or own bookings calls it inside its transaction."""
+    prop.calendar_maintained_at = clock.now()
+
+
 def night_rate(session: Session, cat: RoomCategory, night: dt.date) -> NightRate | None:
     """What is set for one night of a category (None: nothing yet, not for sale)."""
     return session.get(NightRate, (cat.id, night))
@@ -200,6 +206,7 @@ def set_night(session: Session, actor: User, prop: Property, category: RoomCateg
         before = undo.snapshot(session, [category.id], [night])
         _upsert(session, [_new_row(category.id, night, units, values)], values)
         undo.record_edit(session, actor, prop, "rates", [category], [night], before)
+        mark_maintained(prop)
     return session.get(NightRate, (category.id, night), populate_existing=True)
 
 
@@ -241,5 +248,6 @@ def bulk_edit(
         _upsert(session, rows, values)
         undo.record_edit(session, actor, prop, "rates_bulk", categories, nights, before,
                          start=start.isoformat(), end=end.isoformat(), weekdays=sorted(weekdays))
+        mark_maintained(prop)
     return len(rows)
 

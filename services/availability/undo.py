@@ -230,5 +230,7 @@ def undo(session: Session, actor: User, prop: Property, entry_id: int) -> AuditE
         data["undoes"] = entry.id
         new.undo = json.dumps(data, separators=(",", ":"))
         entry.undone_by_id = new.id
+        from services.availability.rates import mark_maintained  # rates imports this module
+        mark_maintained(prop)
         uc.keep(new)
     return new

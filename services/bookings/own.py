@@ -16,7 +16,9 @@ from services.core.db import use_case
 from services.core.errors import Conflict, Invalid
 from services.core.i18n import _l
 from services.availability.inventory import MAX_RANGE_DAYS
-from services.bookings import ledger
+from services.availability.rates import mark_maintained
+from services.bookings import cancelling
+from services.office import terms as office_terms
 from services.models import Booking, Occupancy, Property, RoomCategory, Unit, User
 
 
@@ -82,10 +84,14 @@ def create_own_booking(session: Session, actor: User, prop: Property, data: OwnB
         guest_name=data.guest_name, guest_email=data.guest_email, guest_phone=data.guest_phone, notes=data.notes,
         created_by_id=actor.id, created_at=now, updated_at=now, total_price=total,
     )
+    # R22: the deposit the host's terms ask for, due counted from the property's today.
+    booking.deposit_amount, booking.deposit_due = office_terms.deposit(
+        office_terms.of_property(session, prop), booking, clock.today(prop.timezone))
     with use_case(session) as uc:
         session.add(booking)
         inventory.take(session, booking, [data.unit_id] if data.unit_id else None)
         session.flush()
+        mark_maintained(prop)
         audit.record(session, actor, prop, "booking_created", booking=booking.id, guest=booking.guest_name,
                      category=cat.name, arrival=data.arrival.isoformat(), departure=data.departure.isoformat())
         uc.keep(booking, prop, actor)  # the answer needs no query after the commit
@@ -125,6 +131,7 @@ def update_own_booking(session: Session, actor: User, prop: Property, booking_id
     with use_case(session) as uc:
         inventory.release(session, booking)
         inventory.take(session, booking, [data.unit_id] if data.unit_id else None)
+        mark_maintained(prop)
         audit.record(session, actor, prop, "booking_changed", booking=booking.id, guest=booking.guest_name, **was,
                      to_category=cat.name, to_arrival=data.arrival.isoformat(), to_departure=data.departure.isoformat())
         uc.keep(booking, prop, actor)
@@ -138,10 +145,11 @@ def cancel_own_booking(session: Session, actor: User, prop: Property, booking_id
     if booking.status == "cancelled":
         return booking
     with use_case(session) as uc:
-        booking.status = "cancelled"
-        booking.updated_at = clock.now()
-        inventory.release(session, booking)
-        ledger.cancel_all(session, booking)  # states change, amounts stay (issue 10)
+        cancelling.cancel_stay(session, booking, "host")  # nights released, room-nights cancelled (issue 10)
+        # R21: the fee the host's terms give for today, which the host may edit on the booking.
+        booking.cancellation_fee = office_terms.proposed_fee(office_terms.of_property(session, prop), booking,
+                                                            clock.today(prop.timezone))
+        mark_maintained(prop)
         audit.record(session, actor, prop, "booking_cancelled", booking=booking.id, guest=booking.guest_name)
         uc.keep(booking, prop, actor)
     return booking

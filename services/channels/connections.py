@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.accounts import access
 from services.channels import api_keys
-from services.core import audit, clock, outbound
+from services.core import audit, clock, inputs, outbound
 from services.core.db import use_case
 from services.core.errors import Invalid, NotFound
 from services.core.i18n import _l
@@ -187,5 +187,27 @@ def update_settings(session: Session, actor: User, prop: Property, channel: str,
         if "webhook_url" in changes:
             changes["webhook_url"] = True
         audit.record(session, actor, prop, "channel_settings", channel=conn.channel, changes=changes)
+        uc.keep(conn)
+    return conn
+
+
+def set_contact_email(session: Session, actor: User, prop: Property, channel: str, email: str) -> ChannelConnection:
+    """The channel's contact e-mail (its sales or support address): where a host's request to
+    cancel goes when the connection has no webhook (R32, R38). Empty: none."""
+    access.check_property(actor, prop)
+    conn = get_connection(session, prop, channel)
+    errors: dict = {}
+    email = inputs.line(email, "contact_email", errors, max_len=254).strip()
+    if email and not inputs.EMAIL.match(email):
+        errors["contact_email"] = _l("Enter a valid e-mail address.")
+    if errors:
+        raise Invalid(errors)
+    if email == conn.contact_email:
+        return conn
+    with use_case(session) as uc:
+        was = conn.contact_email
+        conn.contact_email, conn.updated_at = email, clock.now()
+        audit.record(session, actor, prop, "channel_settings", channel=conn.channel,
+                     changes={"contact_email": [was, email]})
         uc.keep(conn)
     return conn

@@ -20,7 +20,11 @@ from services.core.db import use_case
 from services.core.errors import Conflict, Invalid
 from services.core.i18n import Message, _l
 from services.availability.inventory import MAX_RANGE_DAYS
-from services.models import Booking, Property, RoomCategory, User
+from services.channels.connections import channel_label
+from services.models import Booking, MailMessage, OutboxEvent, Property, RoomCategory, User
+
+# A request to cancel goes to a channel's contact in English: channels sell across borders.
+CHANNEL_LOCALE = "en"
 
 
 def modify(session: Session, actor: User, prop: Property, booking_id: int, arrival: dt.date, departure: dt.date,
@@ -78,7 +82,10 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
 
 
 def request_cancellation(session: Session, actor: User, prop: Property, booking_id: int, note: str = "") -> Booking:
-    """R32: the host cannot cancel a channel booking; the channel gets a request with the voucher."""
+    """R32: the host cannot cancel a channel booking; the channel gets a request with the voucher:
+    by webhook when the connection has one, else by e-mail to the channel's contact. With
+    neither it is refused (never "sent" to nowhere). The booking keeps which row carries it,
+    so its page shows when it was delivered (`cancel_request_status`)."""
     b = get_booking(session, actor, prop, booking_id)
     if b.connection_id is None:
         raise Conflict(_l("Own bookings are cancelled directly."), code="not_channel")
@@ -88,12 +95,46 @@ def request_cancellation(session: Session, actor: User, prop: Property, booking_
     note = inputs.text(note, "note", errors, max_len=1000)
     if errors:
         raise Invalid(errors)
+    conn = b.connection
+    by_webhook = conn.active and bool(conn.webhook_url)
+    if not by_webhook and not conn.contact_email:
+        raise Conflict(_l("%(channel)s cannot be reached from here: its connection has neither a webhook address nor "
+                          "a contact e-mail. Add the channel's contact e-mail in Settings - Modules, or ask the "
+                          "tourist office to pass the request on.", channel=channel_label(b.source)),
+                       code="channel_unreachable")
     with use_case(session) as uc:
         now = clock.now()
         b.cancel_requested_at, b.updated_at = now, now
         audit.booking_event(session, b, "cancellation_requested", actor, note=note)
-        notify.webhook(session, b.connection, "reservation.cancellation_requested",
-                       {"reservation": wire.reservation(b), "voucher": b.voucher, "note": note})
+        if by_webhook:
+            event = notify.webhook(session, conn, "reservation.cancellation_requested",
+                                   {"reservation": wire.reservation(b), "voucher": b.voucher, "note": note})
+            b.cancel_request_event_id, b.cancel_request_mail_id = event.id, None
+        else:
+            mail = notify.mail_to(
+                session, prop, "channel", conn.contact_email, CHANNEL_LOCALE,
+                _l("Cancellation request: %(reference)s, %(guest)s, %(stay)s", reference=notify.reference(b),
+                   guest=b.guest_name, stay=notify.stay(b)),
+                _l("%(property)s asks you to cancel this booking (%(stay)s, %(category)s x %(units)s): the guest "
+                   "wants to cancel it. Only you can cancel it; once you have, the booking and its nights are "
+                   "released in the portal.\n\nMessage from the host: %(note)s",
+                   property=prop.name, stay=notify.stay(b), category=b.category.name, units=b.units, note=note or "-"),
+                booking=b)
+            session.flush()
+            b.cancel_request_event_id, b.cancel_request_mail_id = None, mail.id
         audit.record(session, actor, prop, "cancellation_requested", booking=b.id, guest=b.guest_name, voucher=b.voucher or "")
         uc.keep(b, actor)
     return b
+
+
+def cancel_request_status(session: Session, b: Booking) -> dict | None:
+    """How the host's cancellation request went to the channel (R32) and whether it arrived:
+    {"via": "webhook" | "email", "to": the address (e-mail only), "delivered_at": None while queued};
+    None when no request was sent this way. At most one query."""
+    if b.cancel_request_event_id is not None:
+        event = session.get(OutboxEvent, b.cancel_request_event_id)
+        return {"via": "webhook", "to": "", "delivered_at": event.delivered_at if event else None}
+    if b.cancel_request_mail_id is not None:
+        mail = session.get(MailMessage, b.cancel_request_mail_id)
+        return {"via": "email", "to": mail.recipient if mail else "", "delivered_at": mail.sent_at if mail else None}
+    return None

@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.availability import inventory, pricing
-from services.bookings import conflicts, notify, risk_free
+from services.bookings import cancelling, conflicts, notify, risk_free
 from services.bookings import ledger
 from services.channels import wire
 from services.core import audit, clock, inputs
 from services.core.db import use_case
+from services.office import terms as office_terms
 from services.channels.connections import channel_label
 from services.core.errors import Conflict, Invalid, NotFound
 from services.core.i18n import _l
@@ -111,6 +112,9 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
     if data.card is not None:
         b.card_holder, b.card_brand = data.card.holder, data.card.brand
         b.card_last4, b.card_expiry = data.card.last4, data.card.expiry
+    # R22: the deposit the host's terms ask for (none for a prepaid channel: it collected the payment).
+    b.deposit_amount, b.deposit_due = office_terms.deposit(office_terms.of_property(session, prop), b,
+                                                           clock.today(prop.timezone))
     if data.status == "confirmed":
         b.voucher = new_voucher(session)  # R37: only for a fully paid stay
     session.add(b)
@@ -226,9 +230,7 @@ def cancel(session: Session, conn: ChannelConnection, booking_id: int, units: in
     with use_case(session) as uc:
         now = clock.now()
         if units is None or units == b.units:
-            b.status = "cancelled"
-            inventory.release(session, b)
-            ledger.cancel_all(session, b)  # states change, amounts stay (issue 10)
+            cancelling.cancel_stay(session, b, "channel")  # nights released, room-nights cancelled (issue 10)
             audit.booking_event(session, b, "cancelled", channel=conn.channel)
             text = _l("%(channel)s cancelled the booking of %(guest)s (%(stay)s). The nights are free again.",
                       channel=channel_label(conn.channel), guest=b.guest_name, stay=notify.stay(b))

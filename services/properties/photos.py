@@ -318,13 +318,19 @@ def checklist(session: Session, prop: Property, categories: list[RoomCategory]) 
     """R71 per property: interior, every room category, view or garden, the house from outside,
     breakfast or food (if offered: optional), something unique. A room category counts when a
     photo shows motive `room` with that category. One query whatever the number of photos."""
-    counts: dict[tuple[str | None, int | None], int] = {}
     rows = session.execute(
         sa.select(Photo.motive, Photo.category_id, sa.func.count())
         .where(Photo.property_id == prop.id, Photo.motive.is_not(None))
         .group_by(Photo.motive, Photo.category_id)
     )
-    for motive, category_id, n in rows:
+    return checklist_of({(motive, category_id): n for motive, category_id, n in rows}, categories)
+
+
+def checklist_of(photo_counts: dict[tuple[str, int | None], int], categories: list[RoomCategory]) -> Checklist:
+    """The checklist from the number of photos per (motive, category id): the office's home
+    builds it for many properties from one query (services/office/attention.py)."""
+    counts: dict[tuple[str | None, int | None], int] = {}
+    for (motive, category_id), n in photo_counts.items():
         key = (motive, category_id if motive == "room" else None)
         counts[key] = counts.get(key, 0) + n
     items = []

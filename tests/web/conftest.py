@@ -62,6 +62,7 @@ def _tenant(session, letter: str, word: str, owner: User, office, active: bool =
     session.add(cost)
     entry = audit.record(session, owner, prop, "property_changed", f"phone=+49 {word} 123")  # an old line: text
     conn = ChannelConnection(property_id=prop.id, channel="slevomat", key_prefix=f"{letter}" * 12, key_hash="x",
+                             contact_email="partner@slevomat.example",  # R32: the cancellation request's address
                              created_at=clock.now(), updated_at=clock.now())
     session.add(conn)
     session.flush()

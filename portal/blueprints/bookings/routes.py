@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from htmx_flask import request
 
-from portal.blueprints.bookings import bp
+from portal.blueprints.bookings import bp, cancellations
 from portal.blueprints.calendar import window
 from portal.blueprints.bookings.forms import CancelRequestForm, DepositForm, FilterForm, ModifyForm, OwnBookingForm
 from portal.extensions import db
@@ -98,7 +98,7 @@ def new(slug):
     return render("bookings/form.html", "booking_form", status=status, prop=prop, form=form, booking=None)
 
 
-def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
+def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None, **cancellation_forms):
     q = pricing.quote(db.session, prop, booking.category, booking.arrival, booking.departure, booking.units)
     if modify is None:
         modify = ModifyForm(formdata=None, arrival=booking.arrival, departure=booking.departure,
@@ -117,7 +117,8 @@ def _detail(prop, booking, status=200, modify=None, cancel=None, deposit=None):
                   unit_names=own.units_of(db.session, booking), events=audit.booking_events(db.session, booking),
                   modify=modify, cancel=cancel or CancelRequestForm(formdata=None),
                   deposit=deposit or DepositForm(formdata=None, obj=booking), blockers=blockers,
-                  double_booking=conflicts.open_of_booking(db.session, booking))
+                  double_booking=conflicts.open_of_booking(db.session, booking),
+                  **cancellations.detail_context(prop, booking, **cancellation_forms))  # R20, R21, R32
 
 
 @bp.route("/p/<slug>/bookings/<id:booking_id>")
@@ -158,7 +159,8 @@ def request_cancellation(slug, booking_id):
     form = CancelRequestForm()
     if form.validate_on_submit():
         host_changes.request_cancellation(db.session, current_user, prop, booking_id, form.note.data or "")
-        flash(_("Cancellation requested: the channel has been sent the booking's number."), "success")
+        flash(_("Cancellation request queued for the channel with the booking's number; the booking shows when it "
+                "was delivered."), "success")
         return hx_redirect(url_for("bookings.detail", slug=slug, booking_id=booking_id))
     return _detail(prop, own.get_booking(db.session, current_user, prop, booking_id), 422, cancel=form)
 

@@ -53,6 +53,12 @@ def modules(slug):
     return _modules(access.property_for(db.session, current_user, slug))
 
 
+def _save_contact(prop, channel, form):
+    """The channel's contact e-mail (R32), where the connection form has one (not a review partner's)."""
+    if hasattr(form, "contact_email"):
+        connections.set_contact_email(db.session, current_user, prop, channel, form.contact_email.data or "")
+
+
 @bp.post(f"/p/<slug>/modules/{CHANNEL}/on")
 @login_required
 def switch_on(slug, channel):
@@ -70,9 +76,11 @@ def switch_on(slug, channel):
         try:
             if conn is not None and conn.active:
                 connections.update_settings(db.session, current_user, prop, channel, *settings, inventory_mode=mode)
+                _save_contact(prop, channel, form)
                 flash(_("Settings of %(channel)s saved.", channel=tr(channel_label(source))), "success")
                 return hx_redirect(url_for("channels.modules", slug=slug))
             conn, key = connections.switch_on(db.session, current_user, prop, channel, *settings, inventory_mode=mode)
+            _save_contact(prop, channel, form)
             return _modules(prop, new_key={"source": source, "key": key, "secret": conn.webhook_secret})
         except Invalid as e:
             apply_errors(form, e)
