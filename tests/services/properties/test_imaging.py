@@ -342,3 +342,12 @@ def test_findings_are_kept_as_parameters_and_worded_again():
     assert again == finding and str(again.message) == "Looks almost the same as photo 2 already there."
     named = imaging.Finding("near_duplicate", {"filename": "IMG_1.jpg", "distance": 0})
     assert str(named.message) == "Looks almost the same as IMG_1.jpg of this upload."
+
+
+def test_making_a_statement_pdf_leaves_truncated_photos_refused():
+    """WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES when imported; the statements restore it."""
+    from portal.blueprints.statements import formats
+
+    formats._weasyprint()
+    data = images.jpeg()
+    assert _refused(data[: len(data) // 2], "damaged")
