@@ -35,9 +35,10 @@ HSTS = "max-age=31536000; includeSubDomains"
 # and the API's description. Every other answer may show guest data and is `no-store`.
 # The public review block (reviews.embed) shows published reviews only: `public, max-age=300`.
 # Photo files (portal/blueprints/photos/files.py) set their own: `private` for the property's
-# users, `public` for the public sizes.
+# users, `public` for the public sizes. The public search (search.page, search.results_json) shows
+# no guest data: `public, max-age=0, must-revalidate` with an ETag.
 CACHEABLE = frozenset({"static", "channels.export", "api.openapi", "reviews.embed", "photos.file",
-                       "photos.public_file"})
+                       "photos.public_file", "search.page", "search.results_json"})
 
 
 def frameable(*ancestors: str) -> Callable:

@@ -50,9 +50,11 @@ class FreeStay:
 
 
 def candidates(session: Session, office_id: int, guests: int, units: int,
-               exclude_property_id: int | None = None) -> list[RoomCategory]:
+               exclude_property_id: int | None = None, kind: str | None = None,
+               min_max_guests: int | None = None) -> list[RoomCategory]:
     """The categories of the office's properties under an active contract that hold `guests`
-    in `units` units; each with its property and the property's mandatory costs loaded."""
+    in `units` units (and, when given, are of `kind` and sleep at least `min_max_guests` per
+    unit); each with its property and the property's mandatory costs loaded."""
     q = (
         sa.select(RoomCategory)
         .join(Property, Property.id == RoomCategory.property_id)
@@ -63,16 +65,22 @@ def candidates(session: Session, office_id: int, guests: int, units: int,
     )
     if exclude_property_id is not None:
         q = q.where(Property.id != exclude_property_id)
+    if kind is not None:
+        q = q.where(RoomCategory.kind == kind)
+    if min_max_guests is not None:
+        q = q.where(RoomCategory.max_guests >= min_max_guests)
     return list(session.scalars(q).unique())
 
 
 def free_stays(session: Session, office_id: int, arrival: dt.date, departure: dt.date, guests: int,
-               units: int = 1, exclude_property_id: int | None = None) -> list[FreeStay]:
+               units: int = 1, exclude_property_id: int | None = None, kind: str | None = None,
+               min_max_guests: int | None = None) -> list[FreeStay]:
     """The office's room categories free for the whole stay [arrival, departure) for `guests`
-    guests in `units` units, cheapest first (then by property and category)."""
+    guests in `units` units, cheapest first (then by property and category). `kind` and
+    `min_max_guests` narrow the categories (the public search's filters)."""
     if departure <= arrival or units < 1 or guests < 1:
         return []
-    cats = candidates(session, office_id, guests, units, exclude_property_id)
+    cats = candidates(session, office_id, guests, units, exclude_property_id, kind, min_max_guests)
     if not cats:
         return []
     ids = [c.id for c in cats]

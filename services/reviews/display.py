@@ -256,3 +256,63 @@ def stamp(session: Session, prop: Property) -> tuple:
         review(sa.func.max(Review.updated_at)), review(sa.func.count(Review.id)),
         conn(sa.func.max(ChannelConnection.updated_at)), conn(sa.func.max(ChannelConnection.review_count)),
         conn(sa.func.max(ChannelConnection.review_average)))).one())
+
+
+@dataclasses.dataclass
+class Score:
+    """The public figures of one property's reviews, as `block` shows them (R60, R62)."""
+
+    average: Decimal | None
+    count: int
+    scale_min: Decimal | None
+    scale_max: Decimal | None
+
+    @property
+    def fraction(self) -> Decimal | None:
+        """The average on a 0..1 scale, to compare properties rated on different scales."""
+        if self.average is None or self.scale_min is None or self.scale_max is None or self.scale_max <= self.scale_min:
+            return None
+        return (self.average - self.scale_min) / (self.scale_max - self.scale_min)
+
+
+def scores(session: Session, property_ids: list[int]) -> dict[int, Score]:
+    """The score `block` would show, for many properties at once (the public search): only those
+    with at least 3 published reviews (R60) are in the answer. Two queries, whatever the number
+    of properties or reviews."""
+    if not property_ids:
+        return {}
+    published = sa.and_(Review.property_id.in_(property_ids), Review.status == "published")
+    by_property = {"partition_by": Review.property_id}
+    ranked = (
+        sa.select(
+            Review.property_id, Review.scale_min, Review.scale_max,
+            sa.func.count(Review.id).over(**by_property).label("n"),
+            # in cents, summed exactly (SQLite would add the decimals as floats)
+            sa.func.sum(sa.cast(sa.func.round(Review.overall * 100), sa.Integer)).over(**by_property).label("cents"),
+            sa.func.row_number().over(**by_property, order_by=_newest_first()).label("rank"),
+        ).where(published).subquery()
+    )
+    rows = session.execute(
+        sa.select(ranked.c.property_id, ranked.c.scale_min, ranked.c.scale_max, ranked.c.n, ranked.c.cents)
+        .where(ranked.c.rank == 1, ranked.c.n >= MIN_PUBLISHED)
+    ).all()
+    if not rows:
+        return {}
+    partners: dict[int, ChannelConnection] = {}
+    for conn in session.scalars(
+        sa.select(ChannelConnection).where(
+            ChannelConnection.property_id.in_([r.property_id for r in rows]), ChannelConnection.scope == "reviews",
+            ChannelConnection.review_count.is_not(None))
+        .order_by(ChannelConnection.property_id, ChannelConnection.active.desc(), ChannelConnection.id)
+    ):
+        partners.setdefault(conn.property_id, conn)  # as _partner_totals: the active one, else the first
+    out = {}
+    for pid, scale_min, scale_max, n, cents in rows:
+        partner = partners.get(pid)
+        if partner is not None:
+            count, average = partner.review_count or 0, partner.review_average
+        else:
+            count = n
+            average = (Decimal(int(cents)) / 100 / n).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        out[pid] = Score(average=average, count=count, scale_min=scale_min, scale_max=scale_max)
+    return out

@@ -206,6 +206,113 @@ REVIEW_CREATE = {
 REVIEW_RESPONSE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Review"}}}}
 
 
+PUBLIC_SCORE = {
+    "type": ["object", "null"], "additionalProperties": False, "required": ["average", "count", "scale"],
+    "description": "The guests' reviews where they may be shown (at least 3 published, R60); null otherwise. "
+                   "average and count are over all reviews (the review partner's totals where it sends them).",
+    "properties": {"average": {"type": ["number", "null"]}, "count": {"type": "integer", "minimum": 0},
+                   "scale": {"type": "object", "additionalProperties": False, "required": ["min", "max"], "properties": {
+                       "min": {"type": ["number", "null"]}, "max": {"type": ["number", "null"]}}}}}
+
+PUBLIC_PRICE = {
+    "type": "object", "additionalProperties": False, "required": ["lodging", "extras", "total", "currency"],
+    "description": "For the whole stay and every room asked for: the nightly prices plus the mandatory costs (R4).",
+    "properties": {
+        "lodging": MONEY,
+        "extras": {"type": "array", "items": {"type": "object", "additionalProperties": False,
+                                              "required": ["name", "amount"],
+                                              "properties": {"name": {"type": "string"}, "amount": MONEY}}},
+        "total": MONEY, "currency": {"type": "string", "example": "EUR"}},
+}
+
+PUBLIC_CATEGORY = {
+    "type": "object", "additionalProperties": False,
+    "required": ["id", "name", "kind", "max_guests", "available", "price"],
+    "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["room", "apartment", "house"]},
+        "max_guests": {"type": "integer", "description": "Guests per unit."},
+        "available": {"type": "integer", "minimum": 1, "description": "Units free on every night of the stay."},
+        "price": PUBLIC_PRICE},
+}
+
+PUBLIC_PROPERTY = {
+    "type": "object", "additionalProperties": False,
+    "required": ["slug", "name", "city", "cover_photo_url", "review_score"],
+    "properties": {
+        "slug": {"type": "string"}, "name": {"type": "string"}, "city": {"type": "string"},
+        "cover_photo_url": {"type": ["string", "null"], "format": "uri",
+                            "description": "The cover photo's thumbnail (public, cacheable)."},
+        "review_score": PUBLIC_SCORE},
+}
+
+PUBLIC_SEARCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["arrival", "departure", "guests", "rooms", "page", "per_page", "total", "results"],
+    "properties": {
+        "arrival": DATE, "departure": DATE,
+        "guests": {"type": "integer"}, "rooms": {"type": "integer"},
+        "page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1, "maximum": 50},
+        "total": {"type": "integer", "minimum": 0, "description": "Properties found, over all pages."},
+        "results": {"type": "array", "items": {
+            "type": "object", "additionalProperties": False, "required": ["property", "categories"],
+            "properties": {
+                "property": PUBLIC_PROPERTY,
+                "categories": {"type": "array", "minItems": 1, "items": PUBLIC_CATEGORY,
+                               "description": "Free for the whole stay, cheapest first."}}}},
+    },
+}
+
+
+def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+PUBLIC_SEARCH_PATH = {
+    "servers": [{"url": "/", "description": "The portal itself: a public page, outside the channel API."}],
+    "get": {
+        "summary": "The public availability search for the tourist office's website (no key)",
+        "operationId": "publicSearch",
+        "security": [],
+        "description": "The office's properties with an active contract that have a room category free for the whole "
+                       "stay (quotas, closed nights, minimum and maximum stay, closed to arrival on the arrival day, "
+                       "closed to departure on the departure day, holds that have not expired), each once with its "
+                       "free categories, cheapest first. The same as the HTML page GET /search. Answers carry an ETag "
+                       "and Cache-Control: public, max-age=0, must-revalidate: send If-None-Match to get 304 while "
+                       "nothing was sold or freed. Rate-limited per client address (60 per minute by default).",
+        "parameters": [
+            _query("office", {"type": "integer", "minimum": 1}, "The tourist office's id; may be left out when the "
+                   "portal has only one office."),
+            _query("arrival", DATE, "Not in the past.", True),
+            _query("departure", DATE, "After arrival; at most 30 nights.", True),
+            _query("guests", {"type": "integer", "minimum": 1, "maximum": 50}, "Guests in all rooms.", True),
+            _query("rooms", {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
+                   "Units of one category; not more than guests."),
+            _query("kind", {"type": "string", "enum": ["room", "apartment", "house"]}, "Only categories of this type."),
+            _query("max_guests", {"type": "integer", "minimum": 1, "maximum": 50},
+                   "Only categories that sleep at least this many guests per unit."),
+            _query("sort", {"type": "string", "enum": ["price", "score"], "default": "price"},
+                   "price: the cheapest category's total; score: the review score (on its scale), "
+                   "properties without a shown score last."),
+            _query("page", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1}, "From 1."),
+            _query("per_page", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}, "Properties per page."),
+            _query("lang", {"type": "string", "enum": ["de", "en", "cs"], "default": "de"}, "The messages' language."),
+        ],
+        "responses": {
+            "200": {"description": "A page of properties",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PublicSearch"}}}},
+            "304": {"description": "Not modified: the If-None-Match ETag still holds."},
+            "404": _error("No such tourist office (code not_found)."),
+            "422": _error("Invalid input (code invalid, with field and fields: each wrong parameter and its message), "
+                          "e.g. a bad date, departure not after arrival, arrival in the past, more than 30 nights, "
+                          "guests out of range, or office left out while there are several offices."),
+            "429": _error("Too many searches from this address (code rate_limited)."),
+        },
+    },
+}
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -227,6 +334,7 @@ def document() -> dict:
                 "ReservationCreate": RESERVATION_CREATE,
                 "Review": REVIEW,
                 "ReviewCreate": REVIEW_CREATE,
+                "PublicSearch": PUBLIC_SEARCH,
             },
         },
         "paths": {
@@ -359,5 +467,6 @@ def document() -> dict:
                               "400": _error("Not JSON."),
                               "404": _error("Not a reservation of this connection."),
                               "409": _error("Replaced by a modification."), "422": _error("Bad units."), **ERRORS}}},
+            "/search.json": PUBLIC_SEARCH_PATH,
         },
     }

@@ -4,6 +4,7 @@ from wtforms import EmailField, IntegerField, SelectChoice, SelectField, StringF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.web.forms import LocalDecimalField as DecimalField
+from portal.web.labels import CATEGORY_KIND_LABELS
 
 
 class PropertyForm(FlaskForm):
@@ -20,6 +21,7 @@ class CategoryForm(FlaskForm):
     name = StringField(_("Name"), validators=[DataRequired(message=_("Enter a name, e.g. Double room.")), Length(max=80)])
     max_guests = IntegerField(_("Max. guests"), default=2, validators=[InputRequired(message=_("Enter a number.")), NumberRange(min=1, max=30)])
     unit_names = TextAreaField(_("Units (one per line or comma)"), validators=[DataRequired(message=_("Name at least one unit, e.g. Room 12."))])
+    kind = SelectField(_("Type"), default="room", choices=[SelectChoice(k, v) for k, v in CATEGORY_KIND_LABELS.items()])
 
 
 class ExtraCostForm(FlaskForm):
@@ -27,6 +29,12 @@ class ExtraCostForm(FlaskForm):
     amount = DecimalField(_("Amount"), places=2, validators=[InputRequired(message=_("Enter an amount.")), NumberRange(min=0)])
     per = SelectField(_("Charged"), choices=[SelectChoice("stay", _("per stay")), SelectChoice("night", _("per night"))])
     category_id = SelectField(_("For"), coerce=int)
+
+
+class KindForm(FlaskForm):
+    """A room category's type, set in place next to its name."""
+
+    kind = SelectField(_("Type"), choices=[SelectChoice(k, v) for k, v in CATEGORY_KIND_LABELS.items()])
 
 
 class RenameForm(FlaskForm):

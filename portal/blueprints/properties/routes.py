@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from htmx_flask import request
 
 from portal.blueprints.properties import bp
-from portal.blueprints.properties.forms import CategoryForm, DeleteForm, ExtraCostForm, PropertyForm, RenameForm
+from portal.blueprints.properties.forms import CategoryForm, DeleteForm, ExtraCostForm, KindForm, PropertyForm, RenameForm
 from portal.extensions import db
 from portal.web import history as history_words
 from portal.web.forms import apply_errors
@@ -18,6 +18,7 @@ from services.properties import registry
 from services.bookings import risk_free as risk_free_programme
 from services.core.errors import Conflict, Invalid
 from portal.web.i18n import tr
+from portal.web.labels import CATEGORY_KIND_LABELS
 
 
 def _forms(prop, details=None, category=None, cost=None):
@@ -25,13 +26,15 @@ def _forms(prop, details=None, category=None, cost=None):
     category = category or CategoryForm(formdata=None, prefix="c")
     cost = cost or ExtraCostForm(formdata=None, prefix="x")
     cost.category_id.choices = [(0, _("all room categories"))] + [(c.id, c.name) for c in prop.categories]
-    return {"details": details, "category": category, "cost": cost}
+    kinds = [(k, tr(v)) for k, v in CATEGORY_KIND_LABELS.items()]  # each category's type, set in place
+    return {"details": details, "category": category, "cost": cost, "category_kinds": kinds}
 
 
-def _settings(prop, status=200, rename=None, **forms):
-    """`rename`: (("category" or "unit", id), RenameForm) whose errors show at that name."""
+def _settings(prop, status=200, rename=None, kind_error=None, **forms):
+    """`rename`: (("category" or "unit", id), RenameForm) whose errors show at that name;
+    `kind_error`: (category id, message) of a refused type."""
     return render("properties/settings.html", status=status, prop=prop, rename=rename, confirm=None,
-                  **_forms(prop, **forms))
+                  kind_error=kind_error, **_forms(prop, **forms))
 
 
 @bp.route("/p/<slug>/settings", methods=["GET", "POST"])
@@ -59,7 +62,8 @@ def add_category(slug):
     form = CategoryForm(prefix="c")
     if form.validate_on_submit():
         try:
-            cat = registry.add_category(db.session, current_user, prop, form.name.data, form.max_guests.data, form.unit_names.data)
+            cat = registry.add_category(db.session, current_user, prop, form.name.data, form.max_guests.data,
+                                        form.unit_names.data, form.kind.data)
             flash(_("Room category %(name)s added.", name=cat.name), "success")
             return hx_redirect(url_for("properties.settings", slug=slug))
         except Invalid as e:
@@ -86,6 +90,24 @@ def _rename(slug, kind: str, obj_id: int, rename, done_message):
 def rename_category(slug, category_id):
     return _rename(slug, "category", category_id, registry.rename_category,
                    lambda name: _("Room category renamed to %(name)s.", name=name))
+
+
+@bp.post("/p/<slug>/categories/<id:category_id>/kind")
+@login_required
+def category_kind(slug, category_id):
+    """A room category's type (room, apartment, house), set in place: the public search filters by it."""
+    prop = access.property_for(db.session, current_user, slug)
+    form = KindForm()
+    if form.validate_on_submit():
+        try:
+            cat = registry.set_category_kind(db.session, current_user, prop, category_id, form.kind.data)
+            flash(_("%(name)s is now listed as: %(kind)s.", name=cat.name, kind=tr(CATEGORY_KIND_LABELS[cat.kind])),
+                  "success")
+            return hx_redirect(url_for("properties.settings", slug=slug) + "#categories")
+        except Invalid as e:
+            return _settings(prop, 422, kind_error=(category_id, tr(next(iter(e.errors.values())))))
+    inventory.category_of(db.session, prop.id, category_id)  # another property's category: 404, not a message
+    return _settings(prop, 422, kind_error=(category_id, _("Choose a type from the list.")))
 
 
 @bp.post("/p/<slug>/units/<id:unit_id>/rename")
