@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from portal.web.i18n import fmt_date, gettext, money, ngettext, tr
-from portal.web.labels import ACTIONS, INVENTORY_MODE_LABELS, PAYMENT_LABELS, _channel
+from portal.web.labels import ACTIONS, INVENTORY_MODE_LABELS, PAYMENT_LABELS, _channel, category_kind_label
 from portal.web.records import _params, audit_summary
 from services.availability.undo import MAX_SHOWN
 from services.core.i18n import Message, _l, stored
@@ -116,8 +116,15 @@ def _details(action: str, p: dict, currency: str) -> str:
         return _booking(p)
     if action == "host_created":
         return f"{p.get('host', '')} <{p.get('email', '')}>, {p.get('property', '')}"
-    if action in ("contract_activated", "contract_ended"):
-        return p.get("property", "")
+    if action in ("contract_activated", "contract_ended", "contract_suspended"):
+        return p.get("property", "") + (f": {p['note']}" if p.get("note") else "")
+    if action in ("statement_sent", "statement_resent"):  # services.office.statements.send
+        return f"{p.get('month', '')}: {_money(p.get('commission'), p.get('currency', currency))}"
+    if action == "commission_rates_changed":
+        before, after = p.get("before", {}), p.get("after", {})
+        return "; ".join(_old_new(_channel(ch), f"{before[ch]} %" if ch in before else "–",
+                                  f"{after[ch]} %" if ch in after else "–")
+                         for ch in sorted(set(before) | set(after)) if before.get(ch) != after.get(ch))
     if action == "property_changed":
         return "; ".join(_old_new(PROPERTY_FIELDS.get(f, Message(f)), old or "–", new or "–")
                          for f, (old, new) in p.get("changes", {}).items())
@@ -144,9 +151,13 @@ def _details(action: str, p: dict, currency: str) -> str:
             parts.append(_old_new(_l("bookings"), old, new))
         if "webhook_url" in changes:
             parts.append(gettext("webhook address changed"))
+        if "contact_email" in changes:
+            parts.append(_old_new(_l("contact e-mail"), *(v or "–" for v in changes["contact_email"])))
         return f"{_channel(p.get('channel', ''))}: {'; '.join(parts)}" if parts else _channel(p.get("channel", ""))
     if action == "ari_full_sync" and "channel" in p:
         return gettext("%(channel)s: the next %(days)s days", channel=_channel(p["channel"]), days=p.get("days", ""))
+    if action == "category_kind_changed" and "to" in p:
+        return f"{p.get('category', '')}: {category_kind_label(p.get('from', ''))} → {category_kind_label(p['to'])}"
     if action == "category_renamed" and "to" in p:
         return f"{p.get('from', '')} → {p['to']}"
     if action == "unit_renamed" and "to" in p:
@@ -169,8 +180,10 @@ def _details(action: str, p: dict, currency: str) -> str:
         accepted = ngettext("%(num)s photo accepted", "%(num)s photos accepted", p["accepted"])
         refused = ngettext("%(num)s refused", "%(num)s refused", p["refused"]) if p.get("refused") else ""
         return f"{accepted}, {refused}" if refused else accepted
-    if action == "password_changed":
+    if action in ("password_changed", "password_set"):
         return p.get("email", "")
+    if action == "invitation_sent":
+        return f"{p.get('name', '')} <{p.get('email', '')}>"
     if action == "signed_out_everywhere":
         return p.get("name", "")
     return audit_summary_params(p)

@@ -13,7 +13,9 @@ ACTIONS = {
     "host_created": _l("Host registered"), "contract_activated": _l("Contract activated"),
     "contract_ended": _l("Contract ended"), "property_changed": _l("Details changed"),
     "category_added": _l("Room category added"), "extra_cost_added": _l("Mandatory cost added"),
+    "category_kind_changed": _l("Type of a room category changed"),
     "extra_cost_removed": _l("Mandatory cost removed"), "password_changed": _l("Password changed"),
+    "password_set": _l("Password set through a one-time link"), "invitation_sent": _l("Invitation sent again"),
     "channel_on": _l("Channel module switched on"), "channel_off": _l("Channel module switched off"),
     "channel_key_regenerated": _l("New API key"), "channel_settings": _l("Channel settings changed"),
     "ari_full_sync": _l("All availability sent again"),
@@ -32,6 +34,18 @@ ACTIONS = {
     "photos_uploaded": _l("Photos uploaded"), "photo_changed": _l("Photo described"), "photo_moved": _l("Photo moved"),
     "photos_reordered": _l("Photos put in a new order"), "photo_cover": _l("New cover photo"),
     "photo_deleted": _l("Photo deleted"),
+    "assist_started": _l("Tourist office began working for the host"),
+    "assist_ended": _l("Tourist office finished working for the host"),
+    "contract_suspended": _l("Contract suspended"), "commission_rates_changed": _l("Commission rates changed"),
+    "terms_adopted": _l("Model terms adopted"), "terms_changed": _l("Terms changed"),
+    "terms_reset": _l("Terms reset to the model terms"),
+    "office_contact_changed": _l("Office contact changed"), "model_terms_changed": _l("Model terms changed"),
+    "cancellation_reported": _l("Guest's cancellation reported to the tourist office"),
+    "booking_cancelled_by_office": _l("Booking cancelled by the tourist office"),
+    "cancellation_report_closed": _l("Cancellation report closed: the channel had cancelled"),
+    "cancellation_report_declined": _l("Cancellation report declined by the tourist office"),
+    "cancellation_fee_set": _l("Cancellation fee changed"),
+    "statement_sent": _l("Commission statement sent"), "statement_resent": _l("Commission statement sent again"),
 }
 
 
@@ -52,6 +66,9 @@ EVENTS = {
     "conflict_rehoused": _l("Double booking: guest rehoused"),
     "conflict_handed_over": _l("Double booking handed over to the tourist office"),
     "rehoused_from": _l("Booked by the tourist office as a replacement"),
+    "cancellation_reported": _l("Guest's cancellation reported to the tourist office"),
+    "office_cancelled": _l("Cancelled free of charge by the tourist office"),
+    "cancellation_declined": _l("Cancellation report declined by the tourist office"),
 }
 
 
@@ -66,6 +83,14 @@ def source_label(kind: str) -> str:
 # Who pays a risk-free booking (R57), next to "Risk-free reservation"; the guest paying needs no label.
 PAYMENT_STATUS_LABELS = {"partially_paid_by_platform": _l("Partially paid by Booking.com"),
                          "paid_by_platform": _l("Paid by Booking.com")}
+
+
+# A room category's type (RoomCategory.kind): the category form and the public search's filter.
+CATEGORY_KIND_LABELS = {"room": _l("Room"), "apartment": _l("Apartment"), "house": _l("Holiday house")}
+
+
+def category_kind_label(kind: str) -> str:
+    return tr(CATEGORY_KIND_LABELS[kind]) if kind in CATEGORY_KIND_LABELS else kind
 
 
 PAYMENT_LABELS = {"on_arrival": _l("Guest pays on arrival"), "prepaid": _l("Prepaid by the channel (e.g. e-domizil)")}

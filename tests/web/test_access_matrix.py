@@ -40,6 +40,7 @@ ENTITLED = {
 INSIDERS = {"A": ENTITLED["A"], "B": ENTITLED["B"], "C": ENTITLED["C"] | {"host_c"}}
 
 DAY = (TODAY + dt.timedelta(days=10)).isoformat()
+LAST_MONTH = (TODAY.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")  # a statement that may be sent
 
 LOGIN, ALLOWED, FORBIDDEN, NO_KEY = "login", "allowed", "forbidden", "no_key"
 
@@ -87,6 +88,14 @@ CASES = [
     Case("logout", "/logout", "POST", lambda w, p: "/logout", lambda w, p: {}, access="public"),
     Case("language", "/language", "POST", lambda w, p: "/language",
          lambda w, p: {"lang-locale": "en", "next": "/"}, access="public"),
+    # "Forgot password" and the one-time link's page (an unknown secret: 410, Gone).
+    Case("forgot-password-get", "/password/forgot", "GET", lambda w, p: "/password/forgot", access="public"),
+    Case("forgot-password-post", "/password/forgot", "POST", lambda w, p: "/password/forgot",
+         lambda w, p: {"email": "nobody@example.com"}, access="public"),
+    Case("set-password-get", "/password/set/<secret>", "GET", lambda w, p: "/password/set/no-such-secret",
+         access="public", allowed_status=410),
+    Case("set-password-post", "/password/set/<secret>", "POST", lambda w, p: "/password/set/no-such-secret",
+         lambda w, p: {"new": "a-new-password", "repeat": "a-new-password"}, access="public", allowed_status=410),
     # Any logged-in user.
     Case("ping", "/ping", "POST", lambda w, p: "/ping", lambda w, p: {}, access="login"),
     Case("account-get", "/account", "GET", lambda w, p: "/account", access="login"),
@@ -143,6 +152,8 @@ CASES = [
          lambda w, p: f"/p/{p.slug}/costs/{p.cost_id}/delete", lambda w, p: {}),
     Case("category-rename", "/p/<slug>/categories/<id:category_id>/rename", "POST",
          lambda w, p: f"/p/{p.slug}/categories/{p.cat_id}/rename", lambda w, p: {"name": "Doppelzimmer Neu"}),
+    Case("category-kind", "/p/<slug>/categories/<id:category_id>/kind", "POST",
+         lambda w, p: f"/p/{p.slug}/categories/{p.cat_id}/kind", lambda w, p: {"kind": "apartment"}),
     Case("unit-rename", "/p/<slug>/units/<id:unit_id>/rename", "POST",
          lambda w, p: f"/p/{p.slug}/units/{p.unit_ids[2]}/rename", lambda w, p: {"name": "Zimmer Neu"}),
     Case("category-delete-ask", "/p/<slug>/categories/<id:category_id>/delete", "GET",
@@ -162,6 +173,13 @@ CASES = [
                        "departure": (TODAY + dt.timedelta(days=27)).isoformat(), "category_id": p.cat_id}),
     Case("booking-request-cancellation", "/p/<slug>/bookings/<id:booking_id>/request-cancellation", "POST",
          lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}/request-cancellation", lambda w, p: {"note": "Guest called"}),
+    Case("booking-report-cancellation", "/p/<slug>/bookings/<id:booking_id>/report-cancellation", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.online_id}/report-cancellation",
+         lambda w, p: {"guest_told_on": TODAY.isoformat(), "told_by": "phone", "note": ""}),
+    # The world's own booking is not cancelled: the allowed answer is the refusal (409), no write.
+    Case("booking-cancellation-fee", "/p/<slug>/bookings/<id:booking_id>/cancellation-fee", "POST",
+         lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/cancellation-fee", lambda w, p: {"cancellation_fee": "10"},
+         writes=False, allowed_status=409),
     Case("booking-deposit", "/p/<slug>/bookings/<id:booking_id>/deposit", "POST",
          lambda w, p: f"/p/{p.slug}/bookings/{p.own_id}/deposit",
          lambda w, p: {"deposit_amount": "50,00", "deposit_due": (TODAY + dt.timedelta(days=1)).isoformat()}),
@@ -252,6 +270,25 @@ CASES = [
          lambda w, p: f"/p/{p.slug}/conflicts/2147483646/hand-over", lambda w, p: {}, writes=False,
          allowed_status=404),
     Case("office-conflicts", "/office/conflicts", "GET", lambda w, p: "/office/conflicts", access="staff"),
+    Case("guide", "/guide", "GET", lambda w, p: "/guide", access="login"),
+    # Commission statements (R23): hosts read their own, staff of the office read and send.
+    Case("statements-host-index", "/p/<slug>/statements", "GET", lambda w, p: f"/p/{p.slug}/statements"),
+    Case("statement-host", "/p/<slug>/statements/<ym:month>", "GET",
+         lambda w, p: f"/p/{p.slug}/statements/{LAST_MONTH}"),
+    Case("statement-host-csv", "/p/<slug>/statements/<ym:month>.<any(csv, pdf):fmt>", "GET",
+         lambda w, p: f"/p/{p.slug}/statements/{LAST_MONTH}.csv", page=False),
+    Case("statements-office", "/office/statements", "GET", lambda w, p: f"/office/statements?month={LAST_MONTH}",
+         access="staff"),
+    Case("statement-staff", "/office/p/<slug>/statements/<ym:month>", "GET",
+         lambda w, p: f"/office/p/{p.slug}/statements/{LAST_MONTH}", access="staff_property"),
+    Case("statement-staff-pdf", "/office/p/<slug>/statements/<ym:month>.<any(csv, pdf):fmt>", "GET",
+         lambda w, p: f"/office/p/{p.slug}/statements/{LAST_MONTH}.pdf", access="staff_property", page=False),
+    Case("statement-send", "/office/p/<slug>/statements/<ym:month>/send", "POST",
+         lambda w, p: f"/office/p/{p.slug}/statements/{LAST_MONTH}/send", lambda w, p: {}, access="staff_property"),
+    Case("office-assist", "/office/p/<slug>/assist", "POST", lambda w, p: f"/office/p/{p.slug}/assist", lambda w, p: {},
+         access="staff_property"),
+    Case("office-assist-leave", "/office/assist/leave", "POST", lambda w, p: "/office/assist/leave", lambda w, p: {},
+         access="staff", writes=False),
     # Replies and reports under a review (R64): the world has no reviews, so an entitled actor
     # meets "no such review" (404) and nothing is written; the others are refused before that.
     Case("review-reply", "/p/<slug>/reviews/<id:review_id>/reply", "POST",
@@ -259,25 +296,53 @@ CASES = [
     Case("review-report", "/p/<slug>/reviews/<id:review_id>/report", "POST",
          lambda w, p: f"/p/{p.slug}/reviews/2147483646/report", lambda w, p: {}, writes=False, allowed_status=404),
     Case("office-reviews", "/office/reviews", "GET", lambda w, p: "/office/reviews", access="staff"),
+    # Guest cancellations reported by hosts (R20): the world has none, so an id no row has is a 404
+    # for staff (tests/web/test_cancellation_pages.py handles real ones); hosts get 403.
+    Case("office-cancellations", "/office/cancellations", "GET", lambda w, p: "/office/cancellations", access="staff"),
+    Case("office-cancel-report", "/office/cancellations/<id:report_id>/cancel", "POST",
+         lambda w, p: "/office/cancellations/2147483646/cancel", lambda w, p: {"c2147483646-fee": "0"},
+         access="staff", writes=False, allowed_status=404),
+    Case("office-decline-report", "/office/cancellations/<id:report_id>/decline", "POST",
+         lambda w, p: "/office/cancellations/2147483646/decline", lambda w, p: {"d2147483646-note": "no"},
+         access="staff", writes=False, allowed_status=404),
     Case("office", "/office", "GET", lambda w, p: "/office", access="staff"),
     Case("office-create-host", "/office/hosts", "POST", lambda w, p: "/office/hosts",
          lambda w, p: {"host_name": "Nora Neu", "email": "nora@example.com", "property_name": "Haus Neu",
                        "slug": "haus-neu"},
          # An admin belongs to no office, so has none to register a host with.
          access="staff", staff_ok=frozenset({"staff1", "staff2"})),
-    Case("contract-end", "/office/p/<slug>/contract/<any(activate, end):action>", "POST",
+    Case("contract-end", "/office/p/<slug>/contract/<any(activate, suspend, end):action>", "POST",
          lambda w, p: f"/office/p/{p.slug}/contract/end", lambda w, p: {}, access="staff_property"),
     Case("office-sign-out-host", "/office/users/<id:user_id>/sign-out", "POST",
          lambda w, p: f"/office/users/{p.owner_id}/sign-out", lambda w, p: {}, access="staff_property"),
+    Case("office-resend-invitation", "/office/users/<id:user_id>/invite", "POST",
+         lambda w, p: f"/office/users/{p.owner_id}/invite", lambda w, p: {}, access="staff_property"),
     Case("office-risk-free", "/office/p/<slug>/risk-free/<any(on, off):action>", "POST",
          lambda w, p: f"/office/p/{p.slug}/risk-free/on", lambda w, p: {}, access="staff_property"),
-    Case("contract-activate", "/office/p/<slug>/contract/<any(activate, end):action>", "POST",
+    Case("contract-activate", "/office/p/<slug>/contract/<any(activate, suspend, end):action>", "POST",
          lambda w, p: f"/office/p/{p.slug}/contract/activate", lambda w, p: {}, access="staff_property", target="C"),
+    # The contract's page and rates, the office's settings (an admin names the office), the host's terms (issue 14).
+    Case("contract-page", "/office/p/<slug>/contract", "GET", lambda w, p: f"/office/p/{p.slug}/contract",
+         access="staff_property"),
+    Case("contract-rates", "/office/p/<slug>/contract/rates", "POST", lambda w, p: f"/office/p/{p.slug}/contract/rates",
+         lambda w, p: {"booking": "10"}, access="staff_property"),
+    Case("office-settings-get", "/office/settings", "GET", lambda w, p: f"/office/settings?office={w.offices[1]}",
+         access="staff", staff_ok=frozenset({"staff1", "admin"})),
+    Case("office-settings-post", "/office/settings", "POST", lambda w, p: f"/office/settings?office={w.offices[1]}",
+         lambda w, p: {"form": "contact", "phone": "+49 9999"}, access="staff", staff_ok=frozenset({"staff1", "admin"})),
+    Case("terms-page", "/p/<slug>/terms", "GET", lambda w, p: f"/p/{p.slug}/terms"),
+    Case("terms-adopt", "/p/<slug>/terms", "POST", lambda w, p: f"/p/{p.slug}/terms", lambda w, p: {"action": "adopt"}),
     # Guest reviews: the host's page, the public block (404: C's contract is not active), the
     # office's websites that may frame the block (an admin has no office to set them for).
     Case("reviews-page", "/p/<slug>/reviews", "GET", lambda w, p: f"/p/{p.slug}/reviews"),
     Case("reviews-embed", "/embed/<slug>/reviews", "GET", lambda w, p: f"/embed/{p.slug}/reviews",
          access="public", target="C", allowed_status=404),
+    # The public availability search (issue 15), for anyone; of office 2, which has no properties:
+    # office 1's are public there by design (their names carry the tenants' marker words).
+    *(Case(f"search-{kind}", rule, "GET", lambda w, p, rule=rule: (
+        f"{rule}?office={w.offices[2]}&arrival={TODAY + dt.timedelta(days=10)}"
+        f"&departure={TODAY + dt.timedelta(days=12)}&guests=2"), access="public", page=False)
+      for kind, rule in (("page", "/search"), ("json", "/search.json"))),
     Case("office-embed-get", "/office/embed", "GET", lambda w, p: "/office/embed", access="staff"),
     Case("office-embed-post", "/office/embed", "POST", lambda w, p: "/office/embed",
          lambda w, p: {"origins": "https://www.example.de"}, access="staff", staff_ok=frozenset({"staff1", "staff2"})),
