@@ -21,6 +21,7 @@ from services.core.errors import Invalid
 from services.models import AccountToken, AuditEntry, MailMessage, User
 from tests.conftest import is_postgres
 from tests.factories import make_office, make_property, make_user
+from tests.fake_smtp import fake_smtp
 
 T0 = dt.datetime(2030, 3, 1, 9, 0, tzinfo=dt.timezone.utc)
 BASE = "https://portal.example/password/set/"
@@ -184,7 +185,7 @@ def test_a_reset_goes_to_a_known_address_only(session):
     tokens.request_reset(session, " Hanna@Example.com ", BASE)
     [mail] = _mails(session)
     assert (mail.recipient, mail.kind, mail.property_id) == ("hanna@example.com", "account", None)
-    assert "Hanna Host" in mail.body and "2 hours" in mail.body
+    assert "Hanna Host" in mail.body and "2 Stunden" in mail.body  # the host's language: German
     secret = _secret_of(mail)
     assert tokens.peek(session, secret).email == user.email
     tokens.redeem(session, secret, "a-new-password", "a-new-password")
@@ -264,22 +265,7 @@ def test_without_a_mail_server_account_mails_are_written_as_eml_files(session, t
 
 
 def test_an_account_mail_sent_through_smtp_is_wiped_too(session, monkeypatch):
-    sent = []
-
-    class FakeSMTP:
-        def __init__(self, *a, **kw):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def send_message(self, msg):
-            sent.append(msg)
-
-    monkeypatch.setattr(outbox.smtplib, "SMTP", FakeSMTP)
+    sent = fake_smtp(monkeypatch)
     prop = make_property(session)
     host_mail = _mail(session, prop, "host", "host mail")
     account = _mail(session, prop, "account", "account mail")

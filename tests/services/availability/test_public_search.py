@@ -15,33 +15,9 @@ from services.core.errors import Invalid, NotFound
 from services.models import ChannelConnection, ExtraCost, NightRate, Photo, Review, RoomCategory
 from services.office import contracts
 from services.reviews import display
-from tests.factories import make_office, make_property, make_user, new_booking
+from tests.factories import make_office, make_user, new_booking
 
-NOW = dt.datetime(2030, 6, 12, 8, 0, tzinfo=dt.timezone.utc)
-
-
-def d(days: int) -> dt.date:
-    return NOW.date() + dt.timedelta(days=days)
-
-
-@pytest.fixture
-def office(session):
-    clock.set_now(NOW)
-    return make_office(session, "Tourist-Info")
-
-
-def _prop(session, office, name, **kw):
-    kw.setdefault("units", 2)
-    prop = make_property(session, owner=make_user(session, "host"), office=office, **kw)
-    prop.name = name
-    session.commit()
-    return prop
-
-
-def _rate(session, cat, night, **values):
-    session.execute(sa.update(NightRate).where(NightRate.category_id == cat.id, NightRate.night == night)
-                    .values(**values))
-    session.commit()
+from tests.services.availability.search_world import NOW, _prop, _rate, d, office  # noqa: F401 (a fixture)
 
 
 def _query(office, arrival=None, nights=2, **kw) -> public_search.Query:

@@ -9,36 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from services.availability import inventory, search
-from services.core import clock
-from services.models import ExtraCost, NightRate
+from services.models import ExtraCost
 from tests.conftest import is_postgres
-from tests.factories import make_office, make_property, make_user, new_booking
+from tests.factories import make_office, new_booking
 
-NOW = dt.datetime(2030, 6, 12, 8, 0, tzinfo=dt.timezone.utc)
-
-
-def d(days: int) -> dt.date:
-    return NOW.date() + dt.timedelta(days=days)
-
-
-@pytest.fixture
-def office(session):
-    clock.set_now(NOW)
-    return make_office(session, "Tourist-Info")
-
-
-def _prop(session, office, name, **kw):
-    kw.setdefault("units", 2)
-    prop = make_property(session, owner=make_user(session, "host"), office=office, **kw)
-    prop.name = name
-    session.commit()
-    return prop
-
-
-def _rate(session, cat, night, **values):
-    session.execute(sa.update(NightRate).where(NightRate.category_id == cat.id, NightRate.night == night)
-                    .values(**values))
-    session.commit()
+from tests.services.availability.search_world import NOW, _prop, _rate, d, office  # noqa: F401 (a fixture)
 
 
 def _found(session, office, arrival=None, departure=None, guests=2, units=1, exclude=None):

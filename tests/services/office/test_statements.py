@@ -17,6 +17,7 @@ from services.core.errors import Conflict, Forbidden
 from services.models import AuditEntry, Booking, MailMessage, RoomNight, Statement, StatementLine
 from services.office import contracts, statements
 from tests.factories import make_property, make_user, new_booking
+from tests.fake_smtp import fake_smtp
 
 MAY = dt.date(2030, 5, 1)
 JUNE = dt.date(2030, 6, 1)
@@ -341,22 +342,7 @@ def test_the_worker_sends_the_pdf_as_an_attachment(session, world, files, monkey
     """services.channels.outbox.deliver_mail attaches the stored file (an SMTP stand-in records it)."""
     from services.channels import outbox
 
-    sent = []
-
-    class FakeSMTP:
-        def __init__(self, *a, **kw):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def send_message(self, msg):
-            sent.append(msg)
-
-    monkeypatch.setattr(outbox.smtplib, "SMTP", FakeSMTP)
+    sent = fake_smtp(monkeypatch)
     prop, staff = world
     book(session, prop, dt.date(2030, 5, 10))
     clock.set_now(SEND)
