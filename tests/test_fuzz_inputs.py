@@ -102,9 +102,18 @@ def counts(app) -> tuple[int, ...]:
             return tuple(conn.execute(COUNTS).one())
 
 
+_RAISED: list[str] = []  # the traceback of each unhandled error, to tell what a 500 was
+
+
+def _note_exception(sender, exception, **extra) -> None:
+    import traceback
+
+    _RAISED.append("".join(traceback.format_exception(exception)))
+
+
 def check(app, resp, before, what) -> None:
     body = resp.get_data(as_text=True)
-    assert resp.status_code < 500, (what, resp.status_code, body[:1000])
+    assert resp.status_code < 500, (what, resp.status_code, _RAISED[-1:] or body[:1000])
     assert "Traceback" not in body, what
     if 400 <= resp.status_code < 500:
         assert counts(app) == before, (what, resp.status_code, body[:500])
@@ -217,6 +226,9 @@ def _form_body(data: dict[str, list[str]]) -> bytes:
 
 
 def test_every_html_form_field_takes_any_input_without_a_5xx_or_a_half_write(app, world):
+    from flask import got_request_exception
+
+    got_request_exception.connect(_note_exception, app)
     clock.set_now(NOW)
     forms = discover(app, world)
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods and not r.rule.startswith("/api/")]
