@@ -139,7 +139,8 @@ def seed(session, rng: random.Random, postgres: bool) -> dict:
                 "created_at": now, "updated_at": now, "payment_mode": "on_arrival", "risk_free": False,
                 "hold_expires_at": (now + dt.timedelta(days=30) if source == "hold"
                                     else now - dt.timedelta(hours=1) if source == "expired_hold" else None)})
-            occupancy += [{"booking_id": bid, "unit_id": uid, "night": day + dt.timedelta(days=k)} for k in range(nights)]
+            occupancy += [{"booking_id": bid, "unit_id": uid, "category_id": cid, "night": day + dt.timedelta(days=k)}
+                          for k in range(nights)]
             day += dt.timedelta(days=nights + max(1, round(rng.expovariate(1 / mean_gap))))
     for i in range(0, len(bookings), 10000):
         ins(Booking, bookings[i:i + 10000])

@@ -232,6 +232,10 @@ class RoomCategory(Base):
     max_guests: Mapped[int] = mapped_column(default=2)
     position: Mapped[int] = mapped_column(default=0)
     kind: Mapped[str] = mapped_column(sa.String(10), default="room", server_default="room")
+    # Goes up with every change of the category's availability (a booking taken or released, its
+    # rates): a cached availability answer is fresh while the versions it was built at hold.
+    # Booking writers lock this row, not the property's, so categories never queue behind each other.
+    inventory_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # SHA-256 of the secret in the category's .ics export URL (the URL is shown once, like an
     # API key); None until the host makes one.
     ical_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
@@ -433,11 +437,18 @@ class Occupancy(Base):
         sa.ForeignKey("booking.id", ondelete="CASCADE"), index=True
     )
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id"))
+    # The unit's (and the booking's) category, carried on the row so that "what is occupied in
+    # these categories on these nights" is one range scan of (category_id, night), whatever the
+    # category's history and whether or not the planner has statistics (issue 16).
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("room_category.id"))
     night: Mapped[dt.date] = mapped_column(index=True)
 
     booking: Mapped[Booking] = relationship()
 
-    __table_args__ = (sa.UniqueConstraint("unit_id", "night"),)
+    __table_args__ = (
+        sa.UniqueConstraint("unit_id", "night"),
+        sa.Index("ix_occupancy_category_id_night", "category_id", "night"),
+    )
 
 
 # What became of a sold room-night: sold, cancelled by the guest; later, for risk-free

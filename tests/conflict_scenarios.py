@@ -46,7 +46,7 @@ def partly_placed(session, prop, guest, arrival, nights, rooms: dict[dt.date, in
         if uid is None:
             session.add(UnplacedNight(booking_id=b.id, category_id=b.category_id, night=night, units=1))
         else:
-            session.add(Occupancy(booking_id=b.id, unit_id=uid, night=night))
+            session.add(Occupancy(booking_id=b.id, unit_id=uid, category_id=b.category_id, night=night))
         session.add(RoomNight(booking_id=b.id, night=night, unit_id=uid, price=Decimal("80.00"),
                               commissionable=Decimal("80.00"), state="sold", changed_at=now))
     session.flush()

@@ -345,7 +345,8 @@ def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, 
                 if rows:
                     session.execute(
                         sa.insert(Occupancy),
-                        [{"booking_id": booking.id, "unit_id": uid, "night": n} for uid, n in rows],
+                        [{"booking_id": booking.id, "unit_id": uid, "category_id": booking.category_id, "night": n}
+                         for uid, n in rows],
                     )
                 if unplaced:
                     session.execute(sa.insert(UnplacedNight), [
@@ -565,7 +566,7 @@ def place_unplaced(session: Session, category_id: int, nights: list[dt.date]) ->
             taken.add((uid, night))
             near[bid][night].add(uid)
             held[bid].add(uid)
-            placed_rows.append({"booking_id": bid, "unit_id": uid, "night": night})
+            placed_rows.append({"booking_id": bid, "unit_id": uid, "category_id": category_id, "night": night})
         changed.append((row_id, bid, night, k, got))
     if not placed_rows:
         return 0
@@ -637,7 +638,7 @@ def reassign(session: Session, placements: dict[Booking, list[tuple[int, dt.date
     for category_id in {b.category_id for b in bookings}:
         _free_expired_holds(session, category_id, nights)
     session.execute(sa.delete(Occupancy).where(Occupancy.booking_id.in_(ids)))
-    session.execute(sa.insert(Occupancy), [{"booking_id": b.id, "unit_id": uid, "night": n}
+    session.execute(sa.insert(Occupancy), [{"booking_id": b.id, "unit_id": uid, "category_id": b.category_id, "night": n}
                                            for b in bookings for uid, n in sorted(placements[b], key=lambda r: (r[1], r[0]))])
     placed: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
     for b in bookings:

@@ -159,7 +159,8 @@ def test_database_refuses_two_bookings_on_one_unit_night(session):
     session.flush()
     row = session.execute(sa.select(Occupancy.unit_id, Occupancy.night).where(Occupancy.booking_id == a.id)).first()
     with pytest.raises(IntegrityError):
-        session.execute(sa.insert(Occupancy), [{"booking_id": b.id, "unit_id": row.unit_id, "night": row.night}])
+        session.execute(sa.insert(Occupancy), [{"booking_id": b.id, "unit_id": row.unit_id, "category_id": b.category_id,
+                                                 "night": row.night}])
         session.flush()
     session.rollback()
 

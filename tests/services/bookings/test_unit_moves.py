@@ -245,7 +245,8 @@ def test_a_booking_of_two_rooms_moves_one_of_them_and_its_ledger_follows(session
     u1, u2, u3 = [u.id for u in prop.categories[0].units]
     t = clock.today(prop.timezone) + 3 * D
     m = placed(session, prop, "Mehr Zimmer", t, 2, u1, source="booking")
-    session.add_all([Occupancy(booking_id=m.id, unit_id=u2, night=t), Occupancy(booking_id=m.id, unit_id=u2, night=t + D)])
+    session.add_all([Occupancy(booking_id=m.id, unit_id=u2, category_id=m.category_id, night=t),
+                     Occupancy(booking_id=m.id, unit_id=u2, category_id=m.category_id, night=t + D)])
     m.units = 2
     session.add_all([RoomNight(booking_id=m.id, night=n, unit_id=u2, price=80, commissionable=80, state="sold",
                                changed_at=clock.now()) for n in (t, t + D)])
