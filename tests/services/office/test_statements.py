@@ -32,9 +32,10 @@ def fake_pdf(view) -> bytes:
 
 @pytest.fixture
 def files(tmp_path):
+    before = storage._storage  # the app's (tests that follow use it): put back afterwards
     storage.configure(storage.FolderStorage(str(tmp_path)))
     yield storage.current()
-    storage.configure(None)
+    storage.configure(before)
 
 
 @pytest.fixture
