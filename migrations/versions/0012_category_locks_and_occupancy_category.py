@@ -4,7 +4,7 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-28 02:50:00
 
-- `occupancy.category_id` (the booking's and the unit's category) with an index on
+- `occupancy.category_id` (the booking's category, which is its unit's) with an index on
   (category_id, night): reading a range of nights of some categories is one index range scan,
   with or without planner statistics, whatever the history of the category.
 - `room_category.inventory_version`: booking writers lock and bump their category's row instead
@@ -25,7 +25,10 @@ def upgrade():
         batch_op.add_column(sa.Column('inventory_version', sa.Integer(), nullable=False, server_default='0'))
     with op.batch_alter_table('occupancy', schema=None) as batch_op:
         batch_op.add_column(sa.Column('category_id', sa.Integer(), nullable=True))
-    op.execute("UPDATE occupancy SET category_id = (SELECT unit.category_id FROM unit WHERE unit.id = occupancy.unit_id)")
+    # The booking's category, as every occupancy writer sets it: a row whose unit is of another
+    # category (data written past the services) stays visible to `conflicts check`.
+    op.execute("UPDATE occupancy SET category_id = (SELECT booking.category_id FROM booking"
+               " WHERE booking.id = occupancy.booking_id)")
     with op.batch_alter_table('occupancy', schema=None) as batch_op:
         batch_op.alter_column('category_id', existing_type=sa.Integer(), nullable=False)
         batch_op.create_foreign_key(batch_op.f('fk_occupancy_category_id_room_category'), 'room_category',

@@ -16,7 +16,7 @@ from services.core import clock
 from services.availability import explain, gaps
 from services.availability.gaps import Gap
 from services.availability.pricing import final_price
-from services.availability.inventory import Night, nights_for, nights_of, occupying
+from services.availability.inventory import Night, in_range, nights_for, nights_of, occupying
 from services.models import (QUOTA_FREE_SOURCES, Booking, Occupancy, Property, RoomCategory, RoomNight, Unit,
                              UnplacedNight)
 
@@ -105,8 +105,7 @@ def build(session: Session, prop: Property, start: dt.date, end: dt.date) -> Pla
             sa.select(Occupancy.unit_id, Occupancy.night, Booking.id, Booking.guest_name, Booking.source,
                       Booking.status, Booking.arrival, Booking.departure)
             .join(Booking, Booking.id == Occupancy.booking_id)
-            .where(Occupancy.unit_id.in_(unit_ids), Occupancy.night >= start, Occupancy.night < end,
-                   occupying(clock.now()))
+            .where(in_range(cat_ids, start, end), occupying(clock.now()))
         )
         bookings: dict[int, BarBooking] = {}
         for uid, night, *columns in rows:

@@ -19,6 +19,7 @@ from services.accounts import access
 from services.core import clock
 from services.core.errors import NotFound
 from services.core.i18n import Message, _l, render
+from services.availability import inventory
 from services.bookings import notify
 from services.models import (QUOTA_FREE_SOURCES, Booking, DoubleBooking, DoubleBookingMember, DoubleBookingStep,
                              MailMessage, NightRate, Occupancy, Property, RoomCategory, UnplacedNight, Unit, User)
@@ -58,12 +59,11 @@ def overbooked_by_category(session: Session, category_ids: list[int], first: dt.
     need: dict[tuple[int, dt.date], int] = defaultdict(int)
     sold: dict[tuple[int, dt.date], int] = defaultdict(int)
     occupied = session.execute(
-        sa.select(Booking.category_id, Occupancy.night, sa.func.count(Occupancy.id),
+        sa.select(Occupancy.category_id, Occupancy.night, sa.func.count(Occupancy.id),
                   sa.func.sum(sa.case((online, 1), else_=0)))
         .join(Booking, Booking.id == Occupancy.booking_id)
-        .where(Booking.category_id.in_(category_ids), Occupancy.night >= first, Occupancy.night <= last,
-               Booking.occupies(now))
-        .group_by(Booking.category_id, Occupancy.night)
+        .where(inventory.in_range(category_ids, first, last + dt.timedelta(days=1)), Booking.occupies(now))
+        .group_by(Occupancy.category_id, Occupancy.night)
     )
     for cid, night, n, s in occupied:
         need[cid, night] += n
@@ -103,12 +103,14 @@ def bookings_on(session: Session, category_id: int, nights: list[dt.date]) -> li
     if not nights:
         return []
     now = clock.now()
-    placed = sa.select(Occupancy.booking_id).where(Occupancy.night.in_(nights))
+    placed = sa.select(Occupancy.booking_id).where(
+        inventory.in_range([category_id], min(nights), max(nights) + dt.timedelta(days=1)),
+        Occupancy.night.in_(nights))
     unplaced = sa.select(UnplacedNight.booking_id).where(UnplacedNight.category_id == category_id,
                                                          UnplacedNight.night.in_(nights))
     return list(session.scalars(
-        sa.select(Booking).where(Booking.category_id == category_id, Booking.occupies(now),
-                                 sa.or_(Booking.id.in_(placed), Booking.id.in_(unplaced)))
+        # one list of ids (a UNION, not an OR of two lists, which PostgreSQL answers by reading every booking)
+        sa.select(Booking).where(Booking.occupies(now), Booking.id.in_(sa.union(placed, unplaced)))
         .order_by(Booking.arrival, Booking.id)
     ))
 
