@@ -83,7 +83,7 @@ def fix(session: Session, actor: User, prop: Property, category_id: int, first: 
     if first < today:
         raise Invalid({"night": _l("Nights in the past cannot be changed.")})
     with use_case(session) as uc:
-        touch(session, prop.id)  # the property row first, as every writer does
+        touch(session, prop.id, [cat.id])  # the property row first (mark_maintained writes it), then the category
         rates.mark_maintained(prop)
         gap = gap_at(session, cat.id, first, today)
         if gap is None:

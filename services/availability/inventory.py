@@ -4,16 +4,33 @@ available(night) = min(quota - sold_online, units - occupied), 0 when closed; se
 README's architecture section for why online bookings count against the quota and own
 bookings only against free units. `take` is the only code that writes Occupancy rows (and
 `reassign`, which moves bookings between units of their category to solve a double booking).
+
+Locks (PostgreSQL; SQLite has one writer at a time, BEGIN IMMEDIATE in services/core/db.py).
+Every writer takes its row locks in one order, so no two writers can wait for each other:
+
+  property row -> room_category rows, ascending id -> night_rate rows -> occupancy rows
+
+`touch` takes the first two. Booking writers (take, release, place_unplaced, reassign: holds,
+confirmations, cancellations) lock and bump only the rows of the categories they change, so
+bookings of different categories of one property never queue behind each other; two of the
+same category queue on its row. Property-wide writers (a category added or deleted, a unit
+deleted, mandatory costs) and use cases that write the property row anyway (its
+`calendar_maintained_at`: rate edits, own bookings, undo, the gap fix) lock the property row
+first, then the categories they change. A use case that will lock several categories locks
+them all in one `touch` before its first write (a booking moved to another category).
+Availability caches (the API's, the public search's ETag) are fresh while the property's
+`inventory_version` and the sum of its categories' versions are unchanged.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.accounts import access
@@ -29,12 +46,30 @@ from services.models import (QUOTA_FREE_SOURCES, Booking, NightRate, Occupancy, 
 MAX_RANGE_DAYS = 731  # two years
 
 
-def touch(session: Session, property_id: int) -> None:
-    """Mark the property's availability as changed. Called first in every writing use case,
-    so that the property row is always locked before rate rows (one lock order, no deadlock)."""
+def touch(session: Session, property_id: int | None = None, category_ids: Iterable[int] = ()) -> None:
+    """Mark availability as changed and take the writer's locks in the one order (see the module
+    docstring): the property row when `property_id` is given (property-wide writers only), then
+    the rows of `category_ids` by ascending id; each row's inventory_version goes up by one.
+    Called before the use case's first write of rates or occupancy."""
+    if property_id is not None:
+        session.execute(
+            sa.update(Property).where(Property.id == property_id)
+            .values(inventory_version=Property.inventory_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+    ids = sorted(set(category_ids))
+    if not ids:
+        return
+    if len(ids) == 1:
+        which = RoomCategory.id == ids[0]
+    else:
+        # An UPDATE locks rows in the order it finds them; the sorted FOR NO KEY UPDATE below locks
+        # them by ascending id first, so two writers of overlapping categories cannot deadlock.
+        which = RoomCategory.id.in_(sa.select(RoomCategory.id).where(RoomCategory.id.in_(ids))
+                                    .order_by(RoomCategory.id).with_for_update(key_share=True))
     session.execute(
-        sa.update(Property).where(Property.id == property_id)
-        .values(inventory_version=Property.inventory_version + 1)
+        sa.update(RoomCategory).where(which)
+        .values(inventory_version=RoomCategory.inventory_version + 1)
         .execution_options(synchronize_session=False)
     )
 
@@ -50,6 +85,16 @@ def occupying(now: dt.datetime):
 
 def counts_against_quota():
     return Booking.source.not_in(QUOTA_FREE_SOURCES)
+
+
+def in_range(category_ids: list[int] | sa.Select, start: dt.date, end: dt.date):
+    """Occupancy rows of these categories on the nights [start, end): the one way to ask "what
+    is occupied there". One range scan of ix_occupancy_category_id_night per category, then each
+    row's booking by primary key; the cost grows with the nights asked, never with a category's
+    history, and the planner needs no statistics to see it (tests/services/availability/test_plans.py).
+    Filter the booking (occupying, online) on top; never on Booking.category_id, which invites a
+    plan that walks every booking the category ever had."""
+    return sa.and_(Occupancy.category_id.in_(category_ids), Occupancy.night >= start, Occupancy.night < end)
 
 
 @dataclass
@@ -112,22 +157,14 @@ def nights_for(session: Session, category_ids: list[int], start: dt.date, end: d
         n.quota, n.price, n.min_stay, n.max_stay = quota, price, min_stay, max_stay
         n.closed, n.closed_to_arrival, n.closed_to_departure = closed, no_arrival, no_departure
     online = counts_against_quota()
-    # Many categories over a few nights (an office-wide search): the nights are what narrows the
-    # occupancy rows down, not the categories, whose bookings span all their history. "+ 0" keeps
-    # a planner without statistics (SQLite's) from going through every booking of the categories.
-    of_categories = ((Booking.category_id + 0).in_(category_ids) if len(category_ids) > 20 * len(days)
-                     else Booking.category_id.in_(category_ids))
     rows = session.execute(
         sa.select(
-            Booking.category_id, Occupancy.night, sa.func.count(Occupancy.id),
+            Occupancy.category_id, Occupancy.night, sa.func.count(Occupancy.id),
             sa.func.sum(sa.case((online, 1), else_=0)),
         )
         .join(Booking, Booking.id == Occupancy.booking_id)
-        .where(
-            of_categories, Occupancy.night >= start, Occupancy.night < end,
-            occupying(now),
-        )
-        .group_by(Booking.category_id, Occupancy.night)
+        .where(in_range(category_ids, start, end), occupying(now))
+        .group_by(Occupancy.category_id, Occupancy.night)
     )
     for cid, night, occupied, sold in rows:
         n = result[cid][night]
@@ -150,18 +187,29 @@ def nights_for(session: Session, category_ids: list[int], start: dt.date, end: d
 
 def _free_expired_holds(session: Session, category_id: int, nights: list[dt.date]) -> None:
     """Expiry is lazy: whoever takes nights first clears holds that ran out on them."""
+    if not nights:
+        return
     now = clock.now()
-    expired = sa.select(Booking.id).where(Booking.category_id == category_id, Booking.hold_ran_out(now))
+    # The rows of the nights first (in_range), each one's booking by its key: not the category's
+    # expired holds of all time.
+    ran_out = sa.exists().where(Booking.id == Occupancy.booking_id, Booking.hold_ran_out(now))
     session.execute(
-        sa.delete(Occupancy).where(Occupancy.booking_id.in_(expired), Occupancy.night.in_(nights))
+        sa.delete(Occupancy).where(in_range([category_id], min(nights), max(nights) + dt.timedelta(days=1)),
+                                   Occupancy.night.in_(nights), ran_out)
     )
 
 
-def _lock_rates(session: Session, category_id: int, first: dt.date, last: dt.date) -> dict[dt.date, NightRate]:
+_RATE_COLUMNS = (NightRate.night, NightRate.quota, NightRate.price, NightRate.min_stay, NightRate.max_stay,
+                 NightRate.closed, NightRate.closed_to_arrival, NightRate.closed_to_departure)
+
+
+def _lock_rates(session: Session, category_id: int, first: dt.date, last: dt.date) -> dict[dt.date, sa.Row]:
+    """The category's rate rows of [first, last], locked; each a row with NightRate's names
+    (`.price`, `.quota`, `.closed` ...), not an entity: nothing here changes them."""
     # FOR UPDATE serialises takers of the same nights on PostgreSQL; on SQLite every
     # transaction already holds the write lock (BEGIN IMMEDIATE, services/core/db.py).
-    rates = session.scalars(
-        sa.select(NightRate)
+    rates = session.execute(
+        sa.select(*_RATE_COLUMNS)
         .where(NightRate.category_id == category_id, NightRate.night >= first, NightRate.night <= last)
         .order_by(NightRate.night)
         .with_for_update()
@@ -169,11 +217,70 @@ def _lock_rates(session: Session, category_id: int, first: dt.date, last: dt.dat
     return {r.night: r for r in rates}
 
 
-def _offer_problems(session: Session, booking: Booking, nights: list[dt.date],
-                    rates: dict[dt.date, NightRate]) -> list[tuple]:
+@dataclass(frozen=True)
+class _Unit:
+    id: int
+    name: str
+
+
+@dataclass
+class _Held:
+    """What a category has on a stay's nights, as take needs it (read by `_held`)."""
+
+    units: list[_Unit]  # (id, name), by position: the order units are given out in
+    taken: set[tuple[int, dt.date]]  # (unit, night) rows of other bookings that still occupy
+    sold: dict[dt.date, int]  # online units sold per night, placed or not, other bookings
+    ran_out: list[int]  # Occupancy ids of holds that ran out: deleted by the taker (expiry is lazy)
+
+
+def _held(session: Session, booking: Booking) -> _Held:
+    """The category's units, every occupancy row of other bookings on the nights, and their
+    nights without a room (notify mode): one statement, read after the rate rows are locked
+    (so no other taker of the category can change it before we write). Its cost grows with
+    the units and nights asked, never with the category's history (in_range)."""
+    now = clock.now()
+    cid, self_id = booking.category_id, booking.id if booking.id is not None else -1
+    sold_here = sa.and_(occupying(now), counts_against_quota())
+    on_units = (  # typed NULLs: the first SELECT of a UNION gives the result's types (dates on SQLite)
+        sa.select(sa.literal_column("1").label("kind"), Occupancy.unit_id, sa.type_coerce(sa.null(), sa.String),
+                  Occupancy.night, Occupancy.id, sa.case((Booking.hold_ran_out(now), 1), else_=0),
+                  sa.case((sold_here, 1), else_=0))
+        .join(Booking, Booking.id == Occupancy.booking_id)
+        .where(in_range([cid], booking.arrival, booking.departure), Occupancy.booking_id != self_id)
+    )
+    unplaced = (
+        sa.select(sa.literal_column("2"), sa.null(), sa.null(), UnplacedNight.night, sa.null(), sa.literal_column("0"),
+                  sa.case((sold_here, UnplacedNight.units), else_=0))
+        .join(Booking, Booking.id == UnplacedNight.booking_id)
+        .where(UnplacedNight.category_id == cid, UnplacedNight.night >= booking.arrival,
+               UnplacedNight.night < booking.departure, UnplacedNight.booking_id != self_id)
+    )
+    units = (
+        sa.select(sa.literal_column("0"), Unit.id, Unit.name, sa.null(), Unit.position, sa.literal_column("0"),
+                  sa.literal_column("0"))
+        .where(Unit.category_id == cid)
+    )
+    held = _Held([], set(), defaultdict(int), [])
+    unit_rows = []
+    for kind, unit_id, name, night, number, ran_out, sold in session.execute(sa.union_all(on_units, unplaced, units)):
+        if kind == 0:
+            unit_rows.append((number, unit_id, name))  # number: the unit's position
+        elif ran_out:
+            held.ran_out.append(number)
+        else:
+            if kind == 1:
+                held.taken.add((unit_id, night))
+            held.sold[night] += int(sold or 0)
+    held.units = [_Unit(uid, name) for _pos, uid, name in sorted(unit_rows)]
+    return held
+
+
+def _offer_problems(booking: Booking, nights: list[dt.date], rates: dict[dt.date, sa.Row],
+                    sold: dict[dt.date, int]) -> list[tuple]:
     """What a channel booking breaks of the offer: (message, code, reason, nights) each, in the
     order _check_offer reports them. A night without an open price stops the other checks of
-    that night; the rest are still looked at (notify mode lists them all as warnings)."""
+    that night; the rest are still looked at (notify mode lists them all as warnings).
+    `sold`: online units other bookings hold per night (`_held`), read after the rates were locked."""
     problems = []
     closed = [n for n in nights if n in rates and rates[n].closed]
     unpriced = [n for n in nights if n not in closed and (n not in rates or rates[n].price is None)]
@@ -194,38 +301,17 @@ def _offer_problems(session: Session, booking: Booking, nights: list[dt.date],
         if first.max_stay is not None and len(nights) > first.max_stay:
             problems.append((_l("Maximum stay from this arrival is %(n)s nights.", n=first.max_stay), "restriction",
                              "max_stay", [booking.arrival]))
-    now = clock.now()
-    sold: dict[dt.date, int] = defaultdict(int)
-    for night, n in session.execute(
-        sa.select(Occupancy.night, sa.func.count(Occupancy.id))
-        .join(Booking, Booking.id == Occupancy.booking_id)
-        .where(
-            Booking.category_id == booking.category_id, Occupancy.night.in_(nights),
-            Booking.id != booking.id, occupying(now), counts_against_quota(),
-        )
-        .group_by(Occupancy.night)
-    ):
-        sold[night] += n
-    for night, n in session.execute(  # nights sold without a room (notify mode) are sold too
-        sa.select(UnplacedNight.night, sa.func.sum(UnplacedNight.units))
-        .join(Booking, Booking.id == UnplacedNight.booking_id)
-        .where(
-            UnplacedNight.category_id == booking.category_id, UnplacedNight.night.in_(nights),
-            Booking.id != booking.id, occupying(now), counts_against_quota(),
-        )
-        .group_by(UnplacedNight.night)
-    ):
-        sold[night] += int(n or 0)
     short = [n for n in nights if n in rates and rates[n].price is not None and not rates[n].closed
-             and sold[n] + booking.units > rates[n].quota]
+             and sold.get(n, 0) + booking.units > rates[n].quota]
     if short:
         problems.append((_l("No quota left on these nights."), "not_available", "quota", short))
     return problems
 
 
-def _check_offer(session: Session, booking: Booking, nights: list[dt.date], rates: dict[dt.date, NightRate]) -> None:
+def _check_offer(booking: Booking, nights: list[dt.date], rates: dict[dt.date, sa.Row],
+                 sold: dict[dt.date, int]) -> None:
     """Channel bookings need open, priced nights within quota and restrictions."""
-    problems = _offer_problems(session, booking, nights, rates)
+    problems = _offer_problems(booking, nights, rates, sold)
     if problems:
         message, code, reason, on = problems[0]
         if code == "restriction":
@@ -240,18 +326,23 @@ def _warnings(problems: list[tuple]) -> list[dict]:
 
 
 def _pick_units(session: Session, booking: Booking, nights: list[dt.date], unit_ids: list[int] | None,
-                overbook: bool = False) -> tuple[list[tuple[int, dt.date]], dict[dt.date, int]]:
+                overbook: bool = False,
+                held: _Held | None = None) -> tuple[list[tuple[int, dt.date]], dict[dt.date, int]]:
     """The (unit, night) rows to take, and {night: units without a free unit} (only with
-    `overbook`; otherwise a night short of units raises Conflict)."""
-    units = list(session.scalars(
-        sa.select(Unit).where(Unit.category_id == booking.category_id).order_by(Unit.position, Unit.id)
-    ))
-    taken = set(session.execute(
-        sa.select(Occupancy.unit_id, Occupancy.night).where(
-            Occupancy.unit_id.in_([u.id for u in units]), Occupancy.night.in_(nights),
-            Occupancy.booking_id != (booking.id or -1),
-        )
-    ).all())
+    `overbook`; otherwise a night short of units raises Conflict). `held`: the units and taken
+    rows as take read them (`_held`), else they are read here."""
+    if held is not None:
+        units, taken = held.units, held.taken
+    else:
+        units = list(session.scalars(
+            sa.select(Unit).where(Unit.category_id == booking.category_id).order_by(Unit.position, Unit.id)
+        ))
+        taken = set(session.execute(
+            sa.select(Occupancy.unit_id, Occupancy.night).where(
+                in_range([booking.category_id], min(nights), max(nights) + dt.timedelta(days=1)),
+                Occupancy.night.in_(nights), Occupancy.booking_id != (booking.id or -1),
+            )
+        ).all())
     if unit_ids:
         known = {u.id: u for u in units}
         if any(uid not in known for uid in unit_ids):
@@ -314,53 +405,81 @@ def take(session: Session, booking: Booking, unit_ids: list[int] | None = None, 
     caller opens the double booking (services.bookings.conflicts.open_for). Returns the warnings.
     """
     nights = nights_of(booking.arrival, booking.departure)
-    touch(session, booking.property_id)
+    # Never taken before (no id yet): it has no rows of its own to replace, so none are looked for.
+    # A fixed number of statements, whatever the stay's length and the category's history
+    # (tests/api/test_write_path.py counts them).
+    new = booking.id is None
+    touch(session, category_ids=[booking.category_id])  # its category's row, not the property's: one lock order
     rates = _lock_rates(session, booking.category_id, booking.arrival, booking.departure)
-    _free_expired_holds(session, booking.category_id, nights)
+    session.flush()  # the booking's own row (its id), if nothing flushed it yet
     if check_offer is None:
         check_offer = booking.source not in QUOTA_FREE_SOURCES
     warnings: list[dict] = []
-    if check_offer:
-        if overbook:
-            warnings = _warnings(_offer_problems(session, booking, nights, rates))
-        else:
-            _check_offer(session, booking, nights, rates)
-    taken_before = booking.id is not None  # a booking taken again: its old nights without a room go
-    session.flush()
-    if taken_before:
+    if not new:  # a booking taken again: its old nights without a room go
         session.execute(sa.delete(UnplacedNight).where(UnplacedNight.booking_id == booking.id))
-    preferred = _units_sold_before(session, booking, nights) if unit_ids is None else None
+    preferred = _units_sold_before(session, booking, nights) if unit_ids is None and not new else None
     for attempt in (1, 2, 3):
+        held = _held(session, booking)
+        if held.ran_out:  # expiry is lazy: the first taker clears the rows of holds that ran out
+            session.execute(sa.delete(Occupancy).where(Occupancy.id.in_(held.ran_out)))
+        if attempt == 1 and check_offer:
+            if overbook:
+                warnings = _warnings(_offer_problems(booking, nights, rates, held.sold))
+            else:
+                _check_offer(booking, nights, rates, held.sold)
         rows = None
         unplaced: dict[dt.date, int] = {}
         if preferred:
             try:
-                rows, unplaced = _pick_units(session, booking, nights, preferred)
+                rows, unplaced = _pick_units(session, booking, nights, preferred, held=held)
             except Conflict:
                 preferred = None  # the units it had before are gone: any free ones will do
         if rows is None:
-            rows, unplaced = _pick_units(session, booking, nights, unit_ids, overbook=overbook)
-        try:
-            with session.begin_nested():
-                if rows:
-                    session.execute(
-                        sa.insert(Occupancy),
-                        [{"booking_id": booking.id, "unit_id": uid, "category_id": booking.category_id, "night": n}
-                         for uid, n in rows],
-                    )
-                if unplaced:
-                    session.execute(sa.insert(UnplacedNight), [
-                        {"booking_id": booking.id, "category_id": booking.category_id, "night": n, "units": k}
-                        for n, k in sorted(unplaced.items())])
-                # Unplaced nights are sold all the same: ledger rows without a unit (placed later).
-                _record_sold(session, booking, rows + [(None, n) for n, k in unplaced.items() for _ in range(k)],
-                             rates)
-            ari.changed(session, booking.property_id, booking.category_id, nights)  # pushed to channels at commit
-            return warnings
-        except IntegrityError:
-            # Someone took one of those units between our look and our insert: look again.
+            rows, unplaced = _pick_units(session, booking, nights, unit_ids, overbook=overbook, held=held)
+        if not _insert_occupancy(session, booking, rows):
+            # Someone took one of those units between our look and our insert (a writer that does
+            # not lock the rates, e.g. a unit move): look again.
             if attempt == 3 or (attempt == 2 and not overbook):
                 raise Conflict(_l("These nights were just booked by someone else."), code="not_available", nights=nights)
+            continue
+        if unplaced:
+            session.execute(sa.insert(UnplacedNight).values([
+                {"booking_id": booking.id, "category_id": booking.category_id, "night": n, "units": k}
+                for n, k in sorted(unplaced.items())]))
+        # Unplaced nights are sold all the same: ledger rows without a unit (placed later).
+        _record_sold(session, booking, rows + [(None, n) for n, k in unplaced.items() for _ in range(k)],
+                     rates, new=new)
+        ari.changed(session, booking.property_id, booking.category_id, nights)  # pushed to channels at commit
+        return warnings
+
+
+ROWS_PER_INSERT = 1000  # a multi-row INSERT's parameters stay under SQLite's and PostgreSQL's limits
+
+
+def _chunks(rows: list):
+    for i in range(0, len(rows), ROWS_PER_INSERT):
+        yield rows[i:i + ROWS_PER_INSERT]
+
+
+def _insert_occupancy(session: Session, booking: Booking, rows: list[tuple[int, dt.date]]) -> bool:
+    """Write the booking's (unit, night) rows in multi-row INSERTs; False, and nothing written,
+    when one of them was taken meanwhile. ON CONFLICT DO NOTHING on UNIQUE(unit, night) (both
+    databases) instead of a savepoint around an IntegrityError: the usual case costs one
+    statement instead of three; the rare clash deletes what it wrote."""
+    insert = postgresql.insert if session.connection().dialect.name == "postgresql" else sqlite.insert
+    table = Occupancy.__table__
+    written = []
+    for chunk in _chunks(rows):
+        written += session.execute(
+            insert(table).values([{"booking_id": booking.id, "unit_id": uid, "category_id": booking.category_id,
+                                   "night": n} for uid, n in chunk])
+            .on_conflict_do_nothing(index_elements=["unit_id", "night"]).returning(table.c.id)
+        ).scalars().all()
+    if len(written) == len(rows):
+        return True
+    for chunk in _chunks(written):
+        session.execute(table.delete().where(table.c.id.in_(chunk)))
+    return False
 
 
 def _units_sold_before(session: Session, booking: Booking, nights: list[dt.date]) -> list[int] | None:
@@ -379,17 +498,19 @@ def _units_sold_before(session: Session, booking: Booking, nights: list[dt.date]
 
 
 def _record_sold(session: Session, booking: Booking, rows: list[tuple[int | None, dt.date]],
-                 rates: dict[dt.date, NightRate]) -> None:
+                 rates: dict[dt.date, sa.Row], new: bool = False) -> None:
     """The room-night ledger (issue 10): what the booking sold per (unit, night), written here
     with the Occupancy rows so that every booking path writes it. The agreed total is spread:
     its lodging part (total minus mandatory costs) by the nightly prices the stay was quoted at
     (evenly when a night has none), the mandatory costs evenly. `commissionable` is the lodging
     share only. Imported iCal blocks sell nothing: they get no rows. Taking a booking again
-    (an edit, a hold confirmed) replaces its sold rows; cancelled rows keep their amounts."""
-    session.execute(sa.delete(RoomNight).where(RoomNight.booking_id == booking.id, RoomNight.state == "sold"))
+    (an edit, a hold confirmed) replaces its sold rows; cancelled rows keep their amounts.
+    `new`: the booking was never taken, so it has no rows to replace or keep."""
+    if not new:
+        session.execute(sa.delete(RoomNight).where(RoomNight.booking_id == booking.id, RoomNight.state == "sold"))
     if booking.source == "ical" or not rows:
         return
-    kept = set(session.execute(
+    kept = set() if new else set(session.execute(
         sa.select(RoomNight.unit_id, RoomNight.night).where(RoomNight.booking_id == booking.id)
     ).all())
     # A unit-less row (a night sold without a room, notify mode) has no unique key to clash with.
@@ -413,11 +534,11 @@ def _record_sold(session: Session, booking: Booking, rows: list[tuple[int | None
         lodging = spread(booking.total_price - extra, weights)
         extras = spread(extra, [Decimal(1)] * len(rows))
     now = clock.now()
-    session.execute(sa.insert(RoomNight), [
-        {"booking_id": booking.id, "night": n, "unit_id": uid, "price": lo + ex, "commissionable": lo,
-         "state": "sold", "changed_at": now}
-        for (n, uid), lo, ex in zip(rows, lodging, extras)
-    ])
+    sold = [{"booking_id": booking.id, "night": n, "unit_id": uid, "price": lo + ex, "commissionable": lo,
+             "state": "sold", "changed_at": now}
+            for (n, uid), lo, ex in zip(rows, lodging, extras)]
+    for chunk in _chunks(sold):
+        session.execute(RoomNight.__table__.insert().values(chunk))  # one multi-row INSERT
     ledger.resell(session, booking)  # a new Booking.com sale takes searching room-nights (R54)
 
 
@@ -447,7 +568,6 @@ def _note_freed(session: Session, freed) -> None:
 def release(session: Session, booking: Booking) -> None:
     """Free every night the booking occupies (cancellation, expiry, before a re-take); its
     nights without a room (UnplacedNight) go with them."""
-    touch(session, booking.property_id)
     freed = session.execute(
         sa.select(Unit.category_id, Occupancy.night).join(Unit, Unit.id == Occupancy.unit_id)
         .where(Occupancy.booking_id == booking.id)
@@ -455,6 +575,8 @@ def release(session: Session, booking: Booking) -> None:
     unplaced = session.execute(
         sa.select(UnplacedNight.category_id, UnplacedNight.night).where(UnplacedNight.booking_id == booking.id)
     ).all()
+    # Locked after reading which: a booking just moved to another category (an edit) frees its old one.
+    touch(session, category_ids=[booking.category_id, *(c for c, _ in freed), *(c for c, _ in unplaced)])
     session.execute(sa.delete(Occupancy).where(Occupancy.booking_id == booking.id))
     if unplaced:
         session.execute(sa.delete(UnplacedNight).where(UnplacedNight.booking_id == booking.id))
@@ -465,7 +587,6 @@ def release(session: Session, booking: Booking) -> None:
 def release_units(session: Session, booking: Booking, units: int) -> None:
     """Give back `units` of a multi-unit booking on every night of its stay (partial cancellation).
     Units without a room on a night go first; then occupied ones."""
-    touch(session, booking.property_id)
     without = {night: (row_id, k) for row_id, night, k in session.execute(
         sa.select(UnplacedNight.id, UnplacedNight.night, UnplacedNight.units)
         .where(UnplacedNight.booking_id == booking.id))}
@@ -477,6 +598,7 @@ def release_units(session: Session, booking: Booking, units: int) -> None:
     per_night: dict[dt.date, list[tuple[int, int]]] = defaultdict(list)
     for row_id, night, category_id in rows:
         per_night[night].append((row_id, category_id))
+    touch(session, category_ids=[booking.category_id, *(c for _r, _n, c in rows)])  # before the first write
     doomed, freed, unneeded, fewer = [], [], [], []
     for night in set(per_night) | set(without):
         left = units
@@ -515,7 +637,7 @@ def place_unplaced(session: Session, category_id: int, nights: list[dt.date]) ->
     cat = session.get(RoomCategory, category_id)
     if cat is None:
         return 0
-    touch(session, cat.property_id)  # the property row first: one lock order
+    touch(session, category_ids=[category_id])  # its row before its rates: one lock order
     _lock_rates(session, category_id, nights[0], nights[-1])
     _free_expired_holds(session, category_id, nights)
     now = clock.now()
@@ -634,7 +756,7 @@ def reassign(session: Session, placements: dict[Booking, list[tuple[int, dt.date
     bookings = list(placements)
     ids = [b.id for b in bookings]
     nights = sorted({n for rows in placements.values() for _, n in rows})
-    touch(session, bookings[0].property_id)
+    touch(session, category_ids=[b.category_id for b in bookings])
     for category_id in {b.category_id for b in bookings}:
         _free_expired_holds(session, category_id, nights)
     session.execute(sa.delete(Occupancy).where(Occupancy.booking_id.in_(ids)))
@@ -673,11 +795,14 @@ def reassign(session: Session, placements: dict[Booking, list[tuple[int, dt.date
 
 def bookings_on(session: Session, category_id: int, nights: list[dt.date], online_only: bool = True) -> list[Booking]:
     """The occupying bookings of a category on some nights, e.g. to name those in the way."""
+    if not nights:
+        return []
     now = clock.now()
-    on_nights = sa.select(Occupancy.booking_id).where(Occupancy.night.in_(nights))
+    on_nights = sa.select(Occupancy.booking_id).where(
+        in_range([category_id], min(nights), max(nights) + dt.timedelta(days=1)), Occupancy.night.in_(nights))
     q = (
         sa.select(Booking)
-        .where(Booking.category_id == category_id, Booking.id.in_(on_nights), occupying(now))
+        .where(Booking.id.in_(on_nights), occupying(now))
         .order_by(Booking.arrival, Booking.id)
     )
     if online_only:
@@ -697,12 +822,21 @@ def unit_of(session: Session, prop_id: int, unit_id: int | None) -> Unit | None:
     return unit if unit is not None and unit.category.property_id == prop_id else None
 
 
-def next_hold_expiry(session: Session, property_id: int, start: dt.date, end: dt.date) -> dt.datetime | None:
+def next_hold_expiry(session: Session, property_id: int, start: dt.date, end: dt.date,
+                     category_ids: list[int] | None = None) -> dt.datetime | None:
     """When the earliest active hold on these nights runs out: availability changes then,
-    without any write (a cached answer is good until that moment at the latest)."""
-    return session.scalar(
-        sa.select(sa.func.min(Booking.hold_expires_at)).where(
-            Booking.property_id == property_id, Booking.hold_running(clock.now()),
-            Booking.arrival < end, Booking.departure > start,
-        )
-    )
+    without any write (a cached answer is good until that moment at the latest). Read through
+    the nights' rows (placed or not), not the property's bookings of all time; `category_ids`:
+    the property's categories, if the caller has them. One statement."""
+    now = clock.now()
+    cats = (category_ids if category_ids is not None
+            else sa.select(RoomCategory.id).where(RoomCategory.property_id == property_id))
+    placed = (sa.select(sa.func.min(Booking.hold_expires_at)).select_from(Occupancy)
+              .join(Booking, Booking.id == Occupancy.booking_id)
+              .where(in_range(cats, start, end), Booking.hold_running(now)))
+    unplaced = (sa.select(sa.func.min(Booking.hold_expires_at)).select_from(UnplacedNight)
+                .join(Booking, Booking.id == UnplacedNight.booking_id)
+                .where(UnplacedNight.category_id.in_(cats), UnplacedNight.night >= start, UnplacedNight.night < end,
+                       Booking.hold_running(now)))
+    found = session.execute(sa.select(placed.scalar_subquery(), unplaced.scalar_subquery())).one()
+    return min((t for t in found if t is not None), default=None)

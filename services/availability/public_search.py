@@ -13,8 +13,9 @@ number of properties.
 Freshness (`fingerprint`): an answer may be kept by the browser or a proxy, but it must be asked
 for again every time (`Cache-Control: public, max-age=0, must-revalidate`) and is confirmed with
 304 only while its ETag still holds. The ETag is a hash of the query and of one cheap read:
-every active property of the office with its inventory_version (which every booking, release,
-rate and cost change bumps, services.availability.inventory.touch), and the number of nights of
+every active property of the office with its inventory_version and the sum of its room
+categories' versions (every booking, release, rate and cost change bumps one of them,
+services.availability.inventory.touch), and the number of nights of
 the stay that running holds occupy (a hold runs out without any write: the count drops then). So a stay sold after an answer changes the ETag at once and is never confirmed as free.
 We chose that over a server-side cache of the answers: it costs one indexed query per request
 and keeps no state in the app servers (several gunicorn machines answer alike), while a repeated
@@ -39,7 +40,7 @@ from services.availability.search import FreeStay
 from services.core import clock, inputs
 from services.core.errors import Invalid, NotFound
 from services.core.i18n import _l
-from services.models import CATEGORY_KINDS, Booking, Occupancy, Office, Photo, Property
+from services.models import CATEGORY_KINDS, Booking, Occupancy, Office, Photo, Property, RoomCategory
 from services.reviews import display
 
 MAX_NIGHTS = 30
@@ -222,8 +223,12 @@ def fingerprint(session: Session, q: Query, *extra) -> str:
                (Booking.property_id + 0).in_(office))
         .scalar_subquery()
     )
+    categories = (  # booking writers bump their categories' versions only (inventory.touch)
+        sa.select(sa.func.coalesce(sa.func.sum(RoomCategory.inventory_version), 0))
+        .where(RoomCategory.property_id == Property.id).correlate(Property).scalar_subquery()
+    )
     rows = session.execute(
-        sa.select(Property.id, Property.inventory_version, holds)
+        sa.select(Property.id, Property.inventory_version, categories, holds)
         .where(Property.office_id == q.office_id, Property.contract_active_since.is_not(None))
         .order_by(Property.id)
     ).all()

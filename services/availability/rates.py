@@ -16,7 +16,8 @@ from services.core.errors import Conflict, Invalid
 from services.core.i18n import Message, _l
 from services.availability import undo
 from services.channels import ari
-from services.availability.inventory import MAX_RANGE_DAYS, bookings_on, counts_against_quota, nights_of, occupying, touch
+from services.availability.inventory import (MAX_RANGE_DAYS, bookings_on, counts_against_quota, in_range, nights_of,
+                                              occupying, touch)
 from services.models import Booking, NightRate, Occupancy, Property, RoomCategory, Unit, User
 
 FIELDS = ("price", "quota", "min_stay", "max_stay", "closed", "closed_to_arrival", "closed_to_departure")
@@ -124,13 +125,13 @@ def _check_quota_not_below_sold(session: Session, categories: list[RoomCategory]
     """Refuse to offer fewer units than online bookings already hold, naming them."""
     now = clock.now()
     rows = session.execute(
-        sa.select(Booking.category_id, Occupancy.night, sa.func.count(Occupancy.id))
+        sa.select(Occupancy.category_id, Occupancy.night, sa.func.count(Occupancy.id))
         .join(Booking, Booking.id == Occupancy.booking_id)
         .where(
-            Booking.category_id.in_([c.id for c in categories]), Occupancy.night.in_(nights),
-            occupying(now), counts_against_quota(),
+            in_range([c.id for c in categories], min(nights), max(nights) + dt.timedelta(days=1)),
+            Occupancy.night.in_(nights), occupying(now), counts_against_quota(),
         )
-        .group_by(Booking.category_id, Occupancy.night)
+        .group_by(Occupancy.category_id, Occupancy.night)
         .having(sa.func.count(Occupancy.id) > quota)
     ).all()
     if not rows:
@@ -146,9 +147,16 @@ def _check_quota_not_below_sold(session: Session, categories: list[RoomCategory]
     )
 
 
+def _lock(session: Session, prop: Property, categories: list[RoomCategory]) -> None:
+    """A rate edit's locks, before it reads what is sold: the property row (mark_maintained writes
+    it, so it comes first in the one lock order, services.availability.inventory), then the edited
+    categories' rows, which holds off their bookings until the edit commits (a quota is never
+    lowered below a sale made meanwhile)."""
+    touch(session, prop.id, [c.id for c in categories])
+
+
 def _upsert(session: Session, rows: list[dict], values: dict) -> None:
-    property_id = session.get(RoomCategory, rows[0]["category_id"]).property_id
-    touch(session, property_id)
+    property_id = session.get(RoomCategory, rows[0]["category_id"]).property_id  # locked before (_lock)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(NightRate)
@@ -200,6 +208,7 @@ def set_night(session: Session, actor: User, prop: Property, category: RoomCateg
     if not confirm_price:
         _check_usual_price(session, prop, [category], change.price, today)
     with use_case(session):
+        _lock(session, prop, [category])
         values = change.values()
         if change.quota is not None:
             _check_quota_not_below_sold(session, [category], [night], change.quota)
@@ -240,6 +249,7 @@ def bulk_edit(
     if not confirm_price:
         _check_usual_price(session, prop, categories, change.price, clock.today(prop.timezone))
     with use_case(session):
+        _lock(session, prop, categories)
         values = change.values()
         if change.quota is not None:
             _check_quota_not_below_sold(session, categories, nights, change.quota)

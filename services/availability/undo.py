@@ -27,7 +27,7 @@ from services.core import audit, clock
 from services.core.db import use_case
 from services.core.errors import Conflict, NotFound
 from services.core.i18n import Message, _l
-from services.availability.inventory import occupying, touch
+from services.availability.inventory import in_range, occupying, touch
 from services.channels import ari
 from services.models import AuditEntry, Booking, NightRate, Occupancy, Property, RoomCategory, User
 
@@ -187,7 +187,7 @@ def undo(session: Session, actor: User, prop: Property, entry_id: int) -> AuditE
     """Put the rows of calendar edit `entry_id` back as they were before it; returns the new history entry."""
     access.check_property(actor, prop)
     with use_case(session) as uc:
-        touch(session, prop.id)  # the property row first: one lock order with every other writer
+        touch(session, prop.id)  # the property row first (mark_maintained writes it): one lock order
         entry = session.scalar(sa.select(AuditEntry).where(AuditEntry.id == entry_id)
                                .options(undefer(AuditEntry.undo)).execution_options(populate_existing=True))
         if entry is None or entry.property_id != prop.id:
@@ -201,13 +201,14 @@ def undo(session: Session, actor: User, prop: Property, entry_id: int) -> AuditE
         rows = json.loads(entry.undo)["rows"]
         keys = {(c, dt.date.fromisoformat(n)) for c, n, _ in rows}
         cat_ids = sorted({c for c, _ in keys})
+        touch(session, category_ids=cat_ids)  # after the property's row; before reading what was booked since
         nights = sorted({n for _, n in keys})
-        taken = session.execute(
+        taken = [] if not nights else session.execute(
             sa.select(Booking.id, Booking.guest_name, Booking.arrival, Booking.departure, Booking.category_id,
                       Occupancy.night)
             .join(Occupancy, Occupancy.booking_id == Booking.id)
-            .where(Booking.category_id.in_(cat_ids), Occupancy.night.in_(nights), occupying(now),
-                   Booking.updated_at >= entry.at)
+            .where(in_range(cat_ids, nights[0], nights[-1] + dt.timedelta(days=1)), Occupancy.night.in_(nights),
+                   occupying(now), Booking.updated_at >= entry.at)
             .order_by(Booking.id)
         ).all()
         taken = [t for t in taken if (t[4], t[5]) in keys]

@@ -88,6 +88,7 @@ def create_own_booking(session: Session, actor: User, prop: Property, data: OwnB
     booking.deposit_amount, booking.deposit_due = office_terms.deposit(
         office_terms.of_property(session, prop), booking, clock.today(prop.timezone))
     with use_case(session) as uc:
+        inventory.touch(session, prop.id)  # mark_maintained writes the property row: it first (one lock order, inventory)
         session.add(booking)
         inventory.take(session, booking, [data.unit_id] if data.unit_id else None)
         session.flush()
@@ -129,6 +130,7 @@ def update_own_booking(session: Session, actor: User, prop: Property, booking_id
     # Give the old nights back and take the new ones in the same transaction: if the new
     # stay cannot be had, the rollback restores the old one untouched.
     with use_case(session) as uc:
+        inventory.touch(session, prop.id)  # mark_maintained writes the property row: it first (one lock order, inventory)
         inventory.release(session, booking)
         inventory.take(session, booking, [data.unit_id] if data.unit_id else None)
         mark_maintained(prop)
@@ -145,6 +147,7 @@ def cancel_own_booking(session: Session, actor: User, prop: Property, booking_id
     if booking.status == "cancelled":
         return booking
     with use_case(session) as uc:
+        inventory.touch(session, prop.id)  # mark_maintained writes the property row: it first (one lock order, inventory)
         cancelling.cancel_stay(session, booking, "host")  # nights released, room-nights cancelled (issue 10)
         # R21: the fee the host's terms give for today, which the host may edit on the booking.
         booking.cancellation_fee = office_terms.proposed_fee(office_terms.of_property(session, prop), booking,

@@ -168,8 +168,7 @@ def situation(session: Session, prop: Property, db: DoubleBooking) -> Situation:
         rows = session.execute(
             sa.select(Occupancy.booking_id, Occupancy.unit_id, Occupancy.night)
             .join(Booking, Booking.id == Occupancy.booking_id)
-            .where(Occupancy.unit_id.in_([u.id for u in units]), Occupancy.night >= first, Occupancy.night < end,
-                   Booking.occupies(now))
+            .where(inventory.in_range([db.category_id], first, end), Booking.occupies(now))
             .order_by(Occupancy.night, Occupancy.unit_id))
         for bid, uid, night in rows:
             if bid in ids:
@@ -475,7 +474,7 @@ def apply(session: Session, actor: User, prop: Property, db: DoubleBooking, allo
     if db.property_id != prop.id:
         raise NotFound(_l("No such double booking."))
     with use_case(session) as uc:
-        inventory.touch(session, prop.id)  # the property's lock first, as every inventory writer
+        inventory.touch(session, category_ids=[db.category_id])  # the category's lock first, as every booking writer
         session.refresh(db)
         if not db.is_open:
             raise Conflict(_l("This double booking is already resolved."), code="resolved")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.models import ChannelConnection, Property
+from services.models import ChannelConnection, Property, RoomCategory
 
 
 KEY_RE = re.compile(r"^hp_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{20,})$")
@@ -41,7 +41,11 @@ class Caller:
     connection_id: int
     property_id: int
     property_created: dt.datetime
-    inventory_version: int
+    # (the property's inventory_version, the sum of its categories' versions): a cached
+    # availability answer is fresh while both hold. Each writer bumps the rows it locks
+    # (services.availability.inventory.touch) and every version only goes up, so any write
+    # changes the pair (a deleted category bumps the property's).
+    inventory_version: tuple[int, int]
     # The property's brokerage contract: a right key of a property whose contract ended is
     # refused (401 contract_inactive), so that channels stop selling it at once.
     contract_active: bool
@@ -50,10 +54,14 @@ class Caller:
 
 
 # Built once: constructing the statement on every API call costs as much as running it.
+_CATEGORY_VERSIONS = (  # a literal 0: the compiled SQL is sent with :prefix as its only parameter
+    sa.select(sa.func.coalesce(sa.func.sum(RoomCategory.inventory_version), sa.literal_column("0")))
+    .where(RoomCategory.property_id == Property.id).correlate(Property).scalar_subquery()
+)
 _CALLER = (
     sa.select(ChannelConnection.id, ChannelConnection.key_hash, ChannelConnection.active,
               Property.id, Property.created_at, Property.inventory_version, Property.contract_active_since,
-              ChannelConnection.scope)
+              ChannelConnection.scope, _CATEGORY_VERSIONS)
     .join(Property, Property.id == ChannelConnection.property_id)
     .where(ChannelConnection.key_prefix == sa.bindparam("prefix"))
 )
@@ -127,4 +135,4 @@ def _caller_of(row, key: str) -> Caller | None:
     if row is None or not row[2] or not hmac.compare_digest(row[1], _hash(key)):
         return None
     created = row[4] if row[4].tzinfo else row[4].replace(tzinfo=dt.timezone.utc)
-    return Caller(row[0], row[3], created, row[5], row[6] is not None, row[7])
+    return Caller(row[0], row[3], created, (row[5], int(row[8])), row[6] is not None, row[7])

@@ -12,7 +12,9 @@ webhook address, as an `availability_changed` outbox event written in the same t
   (`built_at` and `delivered_at` empty), or into a new one. A 365-night bulk edit is one event,
   ten edits before the worker's next round are one event. The row is selected FOR UPDATE: on
   PostgreSQL a worker that seals it meanwhile (outbox._claim sets `built_at`) makes us write a
-  new one. Writers of one property are serialised by its row lock (inventory.touch).
+  new one. Writers of different categories of one property run at once (inventory.touch locks
+  categories): the second to merge into the same event waits for the first's commit and merges
+  into what it wrote.
 - The body is built when the event is delivered (`body`), from the state at that moment, for
   the nights from today on; a retry builds it again.
 """

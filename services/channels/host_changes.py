@@ -63,6 +63,7 @@ def modify(session: Session, actor: User, prop: Property, booking_id: int, arriv
     pricing.check_total(new.total_price)
     with use_case(session) as uc:
         session.add(new)
+        inventory.touch(session, category_ids=[old.category_id, new.category_id])  # both, by id: one lock order
         inventory.release(session, old)
         # The host agreed this with the guest: free units are needed, restrictions are the host's call.
         inventory.take(session, new, check_offer=False)

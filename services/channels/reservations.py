@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from services.availability import inventory, pricing
 from services.bookings import cancelling, conflicts, notify, risk_free
@@ -24,7 +24,7 @@ from services.office import terms as office_terms
 from services.channels.connections import channel_label
 from services.core.errors import Conflict, Invalid, NotFound
 from services.core.i18n import _l
-from services.models import Booking, ChannelConnection, RoomCategory, UnplacedNight
+from services.models import Booking, ChannelConnection, ExtraCost, Property, RoomCategory, Terms, Unit, UnplacedNight
 
 MAX_NIGHTS = inputs.MAX_NIGHTS
 VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
@@ -72,19 +72,39 @@ def find(session: Session, conn: ChannelConnection, booking_id: int) -> Booking:
     return b
 
 
+def _for_create(session: Session, conn: ChannelConnection, data: ReservationInput):
+    """What a new reservation is checked and priced with, in one statement: (property with its
+    mandatory costs, the category asked for or None, its number of units, the host's terms or
+    None, the id of a reservation with the same external id or None). The many-to-one loads
+    that follow (conn.prop, b.prop, b.category) find them in the session: no lazy load."""
+    existing = (sa.select(Booking.id).where(Booking.connection_id == conn.id,
+                                            Booking.external_id == data.external_id).scalar_subquery())
+    units = sa.select(sa.func.count(Unit.id)).where(Unit.category_id == RoomCategory.id).scalar_subquery()
+    rows = session.execute(
+        sa.select(Property, RoomCategory, Terms, units, existing)
+        .outerjoin(RoomCategory, sa.and_(RoomCategory.id == data.room_category_id,
+                                         RoomCategory.property_id == Property.id))
+        .outerjoin(Terms, Terms.property_id == Property.id)  # the host's own terms (office_terms.of_property)
+        .outerjoin(ExtraCost, ExtraCost.property_id == Property.id)
+        .options(contains_eager(Property.extra_costs))
+        .where(Property.id == conn.property_id)
+        .order_by(ExtraCost.id)  # the collection's own order
+    ).unique().all()
+    prop, cat, terms, n_units, existing_id = rows[0]
+    return prop, cat, n_units or 0, terms, existing_id
+
+
 def create(session: Session, conn: ChannelConnection, data: ReservationInput) -> tuple[Booking, bool]:
-    """Create a hold or a paid reservation. Returns (booking, created); a retry returns the first one."""
-    existing = session.scalar(sa.select(Booking).where(
-        Booking.connection_id == conn.id, Booking.external_id == data.external_id))
-    if existing is not None:
-        return existing, False
-    prop = conn.prop
-    cat = session.get(RoomCategory, data.room_category_id)
+    """Create a hold or a paid reservation. Returns (booking, created); a retry returns the first one.
+    A fixed number of statements, whatever the stay (tests/api/test_write_path.py)."""
+    prop, cat, n_units, terms, existing_id = _for_create(session, conn, data)
+    if existing_id is not None:
+        return session.get(Booking, existing_id), False
     errors = {}
-    if cat is None or cat.property_id != prop.id:
+    if cat is None:
         errors["room_category_id"] = _l("No such room category at this property.")
-    elif data.units > len(cat.units):
-        errors["units"] = _l("This category has only %(n)s units.", n=len(cat.units))
+    elif data.units > n_units:
+        errors["units"] = _l("This category has only %(n)s units.", n=n_units)
     elif data.guests > cat.max_guests * data.units:
         errors["guests"] = _l("At most %(n)s guests fit.", n=cat.max_guests * data.units)
     inputs.stay(data.arrival, data.departure, errors, max_nights=MAX_NIGHTS, today=clock.today(prop.timezone))
@@ -113,31 +133,29 @@ def create(session: Session, conn: ChannelConnection, data: ReservationInput) ->
         b.card_holder, b.card_brand = data.card.holder, data.card.brand
         b.card_last4, b.card_expiry = data.card.last4, data.card.expiry
     # R22: the deposit the host's terms ask for (none for a prepaid channel: it collected the payment).
-    b.deposit_amount, b.deposit_due = office_terms.deposit(office_terms.of_property(session, prop), b,
-                                                           clock.today(prop.timezone))
+    b.deposit_amount, b.deposit_due = office_terms.deposit(terms, b, clock.today(prop.timezone))
     if data.status == "confirmed":
         b.voucher = new_voucher(session)  # R37: only for a fully paid stay
-    session.add(b)
     try:
-        session.flush()
+        with use_case(session) as uc:
+            session.add(b)  # flushed by take: a booking without an id has no rows of its own to look for
+            # Notify mode: the channel already sold the stay; it is stored whatever it breaks (R10).
+            warnings = inventory.take(session, b, overbook=notify_mode(conn))
+            conflict = _overbooked(session, b, warnings) if notify_mode(conn) else None
+            channel = conn.channel
+            extra = _overbooking_params(b, warnings, conflict)
+            if data.status == "pending":
+                audit.booking_event(session, b, "hold_created", channel=channel, until=b.hold_expires_at.isoformat(),
+                                    **extra)
+            else:
+                audit.booking_event(session, b, "created", channel=channel, **extra)
+                _mail_new(session, b)
+            if not_in_programme:
+                audit.booking_event(session, b, "risk_free_not_applied", reason=not_in_programme)
+            uc.keep(b, b.prop)  # the answer (wire.reservation) needs no query after the commit
     except IntegrityError:
-        # The same order arrived twice at once: the other request created it.
-        session.rollback()
+        # The same order arrived twice at once: the other request created it (the use case rolled back).
         return find_external(session, conn, data.external_id), False
-    with use_case(session) as uc:
-        # Notify mode: the channel already sold the stay; it is stored whatever it breaks (R10).
-        warnings = inventory.take(session, b, overbook=notify_mode(conn))
-        conflict = _overbooked(session, b, warnings) if notify_mode(conn) else None
-        channel = conn.channel
-        extra = _overbooking_params(b, warnings, conflict)
-        if data.status == "pending":
-            audit.booking_event(session, b, "hold_created", channel=channel, until=b.hold_expires_at.isoformat(), **extra)
-        else:
-            audit.booking_event(session, b, "created", channel=channel, **extra)
-            _mail_new(session, b)
-        if not_in_programme:
-            audit.booking_event(session, b, "risk_free_not_applied", reason=not_in_programme)
-        uc.keep(b, b.prop)  # the answer (wire.reservation) needs no query after the commit
     return b, True
 
 

@@ -266,7 +266,10 @@ def delete_category(session: Session, actor: User, prop: Property, category_id: 
     cat = _category(session, prop, category_id)
     name, units = cat.name, [u.name for u in cat.units]
     with use_case(session):
-        touch(session, prop.id)
+        touch(session, prop.id, [cat.id])  # property-wide; the category's row stops its bookings meanwhile
+        late = category_bookings(session, cat.id)  # booked since the look above (bookings lock the category only)
+        if late:
+            raise _refusal(cat.name, late)
         session.execute(sa.delete(NightRate).where(NightRate.category_id == cat.id))
         session.execute(sa.delete(ExtraCost).where(ExtraCost.category_id == cat.id))
         session.execute(sa.delete(IcalFeed).where(IcalFeed.category_id == cat.id))
@@ -286,7 +289,10 @@ def delete_unit(session: Session, actor: User, prop: Property, unit_id: int) -> 
     cat = unit.category
     name, left = unit.name, len(cat.units) - 1
     with use_case(session):
-        touch(session, prop.id)
+        touch(session, prop.id, [cat.id])  # property-wide; the category's row before its rates: one lock order
+        late = unit_bookings(session, unit.id)  # booked since the look above (bookings lock the category only)
+        if late:
+            raise _refusal(unit.name, late)
         session.execute(sa.update(NightRate).where(NightRate.category_id == cat.id, NightRate.quota > left)
                         .values(quota=left).execution_options(synchronize_session=False))
         session.delete(unit)

@@ -1,9 +1,12 @@
 """A small in-process cache of availability answers, checked against the database on every hit.
 
-An entry is used only while the property's inventory_version equals the one it was built
-at (every booking, cancellation, rate or cost change bumps it) and before the earliest
-hold in it runs out (holds expire without a write). So it can never answer with stale
-availability; with several app servers each keeps its own. Bounded, least recently used out.
+An entry is used only while the versions it was built at still hold (api_keys.Caller's
+inventory_version: the property's version and the sum of its room categories' versions, read
+with the key in one statement; every booking, cancellation, rate or cost change bumps one of
+them, services.availability.inventory.touch) and before the earliest hold in it runs out
+(holds expire without a write). The versions are read before the answer is built, so an entry
+is never older than its versions. So it can never answer with stale availability; with
+several app servers each keeps its own. Bounded, least recently used out.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ class AvailabilityCache:
         self._items: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key, version: int, now: dt.datetime) -> bytes | None:
+    def get(self, key, version, now: dt.datetime) -> bytes | None:
         with self._lock:
             item = self._items.get(key)
             if item is None:
@@ -30,7 +33,7 @@ class AvailabilityCache:
             self._items.move_to_end(key)
             return body
 
-    def put(self, key, version: int, valid_until: dt.datetime | None, body: bytes) -> None:
+    def put(self, key, version, valid_until: dt.datetime | None, body: bytes) -> None:
         with self._lock:
             self._items[key] = (version, valid_until, body)
             self._items.move_to_end(key)

@@ -162,8 +162,8 @@ def availability():
         errors["to"] = _l("At most %(n)s nights.", n=MAX_NIGHTS)
     if errors:
         raise Invalid(errors)
-    # Channels poll the same ranges over and over: answer from the cache while the
-    # property's inventory version is unchanged and no hold has run out since (never stale).
+    # Channels poll the same ranges over and over: answer from the cache while the property's
+    # and its categories' inventory versions are unchanged and no hold has run out since (never stale).
     who = g.caller
     cache_key = (who.property_id, who.property_created, start, end)
     body = AVAILABILITY_CACHE.get(cache_key, who.inventory_version, clock.now())
