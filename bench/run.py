@@ -16,7 +16,8 @@ cheap page of the same app in the same run as the baseline. Prints a Markdown ta
 writes it to bench/results/latest-<db>.md (gitignored).
 
 Options: --runs N (timed runs per metric, default 50), --warmup N (default 5),
---profile (cProfile of the calendar page and of the bulk edit, top functions printed).
+--profile (cProfile of the calendar page and of the bulk edit, top functions printed),
+--pg-database NAME (another database set aside for benchmarks than test_bench).
 """
 from __future__ import annotations
 
@@ -78,16 +79,16 @@ GUESTS = ["Schneider", "Wagner", "Becker", "Hoffmann", "Klein", "Novák", "Dvoř
 
 # -- database and data ---------------------------------------------------------------------
 
-def database_url(tmp: str) -> tuple[str, str]:
-    """(URL, kind). PostgreSQL only on the dedicated bench database: its schema is dropped."""
+def database_url(tmp: str, pg_url: str = PG_URL) -> tuple[str, str]:
+    """(URL, kind). PostgreSQL only on the dedicated bench database (`--pg-database`): its schema is dropped."""
     if os.environ.get("DATABASE_URL"):
         url = os.environ["DATABASE_URL"]
         for prefix in ("postgres://", "postgresql://"):
             if url.startswith(prefix):
                 url = "postgresql+psycopg://" + url[len(prefix):]
-        if url != PG_URL:
-            sys.exit(f"bench: refusing DATABASE_URL={url!r}; the benchmark drops the schema and runs only on {PG_URL}")
-        return PG_URL, "postgresql"
+        if url != pg_url:
+            sys.exit(f"bench: refusing DATABASE_URL={url!r}; the benchmark drops the schema and runs only on {pg_url}")
+        return pg_url, "postgresql"
     return "sqlite:///" + os.path.join(tmp, "bench.sqlite3"), "sqlite"
 
 
@@ -346,12 +347,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--pg-database", default="test_bench",
+                    help="the PostgreSQL database set aside for benchmarks (its schema is dropped); "
+                         "DATABASE_URL must name it")
     args = ap.parse_args()
     runs = max(30, args.runs)
     rng = random.Random(SEED)
 
     tmp = tempfile.mkdtemp(prefix="portal-bench-")
-    url, kind = database_url(tmp)
+    url, kind = database_url(tmp, PG_URL.rsplit("/", 1)[0] + "/" + args.pg_database)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench-" + "k" * 32})
     print(f"bench: building the database from the migrations on {kind} ...", file=sys.stderr)
     build_schema(app, kind)

@@ -39,6 +39,22 @@ def test_calendar_full_page(host, world):
     assert 'id="plan-grid"' in body
 
 
+def test_the_plan_builds_no_bulk_form_until_it_is_opened(host, world, monkeypatch):
+    """Issue 16: the folded-away bulk form (WTForms, 14 % of the page) is built only when the
+    host opens it (htmx GET into the panel; without JavaScript the same link is a page)."""
+    from portal.blueprints.calendar import forms
+
+    built = []
+    real_init = forms.BulkForm.__init__
+    monkeypatch.setattr(forms.BulkForm, "__init__", lambda self, *a, **k: built.append(1) or real_init(self, *a, **k))
+    for headers in (None, HTMX):
+        body = host.get(f"/p/{world.A.slug}/calendar", headers=headers).get_data(as_text=True)
+        assert 'id="bulk-open"' in body and 'class="bulk-form"' not in body
+    assert built == []
+    panel = host.get(f"/p/{world.A.slug}/calendar/bulk", headers=HTMX).get_data(as_text=True)
+    assert 'class="bulk-form"' in panel and built
+
+
 def test_calendar_fragment_for_htmx_navigation(host, world):
     resp = host.get(f"/p/{world.A.slug}/calendar?start=2030-07-01", headers=HTMX)
     body = resp.get_data(as_text=True)

@@ -9,11 +9,62 @@ from __future__ import annotations
 
 import datetime as dt
 
+from babel.dates import format_date
 from markupsafe import Markup, escape
 
-from portal.web.i18n import fmt_date, gettext, money, ngettext, request_memo, short_money
+from portal.web.i18n import DATE_SKELETONS, fmt_date, format_locale, gettext, money, ngettext, request_memo, short_money
 from portal.web.labels import source_label
 from services.core.i18n import _l
+
+
+class _Dates(dict):
+    """Dates in one format for this request: each formatted on its first use, then looked up;
+    the reader's locale is looked up once (fmt_date's output: a Babel style or CLDR pattern)."""
+
+    def __init__(self, format: str):
+        super().__init__()
+        self.format = format
+        self.locale = format_locale()
+
+    def __missing__(self, day: dt.date) -> str:
+        if type(day) is dt.date and self.format not in DATE_SKELETONS:
+            text = format_date(day, self.format, locale=self.locale)
+        else:
+            text = fmt_date(day, self.format)
+        self[day] = text
+        return text
+
+
+def dates(format: str = "short") -> _Dates:
+    """This request's dates in `format` (fmt_date's), formatted once each: a month of bars starts and
+    ends on the same 32 dates, and each fmt_date call costs a locale look-up (babel is slow)."""
+    memo = request_memo()
+    key = ("dates", format)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _Dates(format)
+    return found
+
+
+def weekday_names() -> list[str]:
+    """The reader's shortest weekday names, Monday first ("Mo", "Di" ... / "Mo", "Tu" ...): the
+    plan's column heads (babel's EEEEEE), seven look-ups instead of a date format per column."""
+    memo = request_memo()
+    names = memo.get("weekday_names")
+    if names is None:
+        days = format_locale().days["format"]["short"]
+        names = memo["weekday_names"] = [days[i] for i in range(7)]
+    return names
+
+
+def _bar_label(memo: dict, kind: str, source: str) -> str:
+    key = ("bar-label", kind, source)
+    label = memo.get(key)
+    if label is None:
+        label = memo[key] = (
+            gettext("temporarily unconfirmed reservation from %(channel)s", channel=source_label(source))
+            if kind == "hold" else source_label(kind))
+    return label
 
 
 def unit_cells(row, today: dt.date, book_base: str, detail_base: str) -> Markup:
@@ -22,6 +73,7 @@ def unit_cells(row, today: dt.date, book_base: str, detail_base: str) -> Markup:
     name = escape(row.unit.name)
     book_base, detail_base = escape(book_base), escape(detail_base)
     memo = request_memo()  # bar titles repeat labels and dates across the rows
+    short = dates("short")
     out = []
     for c in row.cells:
         if type(c) is dt.date:
@@ -35,9 +87,7 @@ def unit_cells(row, today: dt.date, book_base: str, detail_base: str) -> Markup:
         b, kind = c.booking, c.kind
         key = ("bar", kind, b.source, b.arrival, b.departure)
         if key not in memo:
-            label = (gettext("temporarily unconfirmed reservation from %(channel)s", channel=source_label(b.source))
-                     if kind == "hold" else source_label(kind))
-            memo[key] = escape(f"{label} · {fmt_date(b.arrival, 'short')}–{fmt_date(b.departure, 'short')}")
+            memo[key] = escape(f"{_bar_label(memo, kind, b.source)} · {short[b.arrival]}–{short[b.departure]}")
         classes = f"bar k-{kind}" + (" cont-l" if c.continues_before else "") + (" cont-r" if c.continues_after else "")
         guest = escape(b.guest_name)
         title = f"{guest} · {memo[key]}"
@@ -52,6 +102,7 @@ def overbooked_cells(row, detail_base: str) -> Markup:
     """An "overbooked" lane of a category (services.availability.calendar): the nights bookings
     have without a room, as red bars linking to the booking; nothing to book in between."""
     detail_base = escape(detail_base)
+    short = dates("short")
     out = []
     for c in row.cells:
         if type(c) is dt.date:
@@ -61,7 +112,7 @@ def overbooked_cells(row, detail_base: str) -> Markup:
         guest = escape(b.guest_name)
         title = escape(gettext("%(guest)s: no room on these nights (overbooked, %(channel)s, %(stay)s)",
                                guest=b.guest_name, channel=source_label(b.source),
-                               stay=f"{fmt_date(b.arrival, 'short')}–{fmt_date(b.departure, 'short')}"))
+                               stay=f"{short[b.arrival]}–{short[b.departure]}"))
         classes = "bar ob" + (" cont-l" if c.continues_before else "") + (" cont-r" if c.continues_after else "")
         out.append(f'<td colspan="{c.span}" class="{classes}" data-night="{c.first.isoformat()}" '
                    f'data-booking="{b.id}"><a href="{detail_base}{b.id}" hx-get="{detail_base}{b.id}" '
