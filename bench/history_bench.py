@@ -46,6 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import sqlalchemy as sa  # noqa: E402
 
+import common  # noqa: E402  (bench/common.py: the benchmark database)
 import run as bench  # noqa: E402  (bench/run.py: schema, data builders, timing helpers)
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
@@ -68,13 +69,7 @@ CHUNK = 5000
 
 def ensure_database(name: str) -> str:
     """The URL of the benchmark database, created if missing (it is set aside for this run)."""
-    url = PG_BASE + name
-    admin = sa.create_engine(PG_BASE + "postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return url
+    return common.ensure_database(PG_BASE + name)
 
 
 def history(session, prop, start: dt.date, end: dt.date, rng: random.Random) -> dict:
