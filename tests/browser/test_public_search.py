@@ -81,7 +81,12 @@ def test_search_on_a_phone(open_tab, session):
     # 3 nights at 72.00 plus the final cleaning and the tourist tax (R4)
     assert "€259.40" in first and "Endreinigung €35.00" in first and "Kurtaxe €8.40" in first
     assert page.locator("img.search-photo").count() == 2
-    assert page.evaluate("[...document.querySelectorAll('img.search-photo')].every(i => i.complete && i.naturalWidth > 0)")
+    # The photos load lazily, as they come near the screen: bring each there, then wait for it.
+    for photo in page.locator("img.search-photo").all():
+        photo.scroll_into_view_if_needed()
+    page.wait_for_function("[...document.querySelectorAll('img.search-photo')].every(i => i.complete && i.naturalWidth > 0)",
+                           timeout=10_000)
+    page.evaluate("window.scrollTo(0, 0)")
     assert "5.5 / 6, 3 reviews" in page.locator("li.search-result").nth(1).inner_text()
     assert _scroll_width(page) <= PHONE["width"], _scroll_width(page)
     assert not axe_problems(page)
