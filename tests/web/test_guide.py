@@ -53,6 +53,8 @@ def test_the_guide_in_each_language_with_the_offices_contact(client, world, db_s
     assert main.count('href="mailto:info@eins.example"') == 2
     assert main.count('href="tel:+498821180700"') == 2
     assert "Mo–Fr 9–17 Uhr" in main and "Tourist-Info Eins" in main
+    hours = {"en": "Opening hours", "cs": "Otevírací doba"}.get(locale, "Öffnungszeiten")  # the reader's language
+    assert main.count(f"{hours}: Mo–Fr 9–17 Uhr") == 2
 
 
 def test_other_languages_do_not_leak_into_the_guide(client, world, db_session):
